@@ -1,0 +1,85 @@
+import { jest } from '@jest/globals'
+import { execFileSync } from 'node:child_process'
+import { existsSync, rmSync } from 'node:fs'
+import path from 'node:path'
+import { copyFixture } from '../support/fixture.js'
+import { localPipIndexEnv } from '../support/pip.js'
+import { ROOT, runAction, type ActionRun } from '../support/runner.js'
+
+jest.setTimeout(600_000)
+
+describe('package a service that brings no package.json, with no AWS credentials at all', () => {
+  let service: string
+  let run: ActionRun
+
+  beforeAll(async () => {
+    service = copyFixture('service')
+    // Without package.json the action provides serverless 3.x and the plugins serverless.yml names.
+    rmSync(path.join(service, 'package.json'))
+    rmSync(path.join(service, 'package-lock.json'))
+    run = await runAction({
+      inputs: { command: 'package', 'working-directory': service, stage: 'prod', 'aws-region': 'us-east-1' },
+      env: localPipIndexEnv()
+    })
+    if (run.exitCode !== 0) console.log(run.stdout.slice(-4000), run.stderr.slice(-2000))
+  })
+
+  it('succeeds with provided serverless 3.x and outputs no URL', () => {
+    expect(run.exitCode).toBe(0)
+    expect(run.stdout).toMatch(/npm install --prefix .*serverless@3\.\d+\.\d+/)
+    expect(run.stdout).toContain('serverless-python-requirements@')
+    expect(run.outputs['serverless-version']).toMatch(/^3\./)
+    expect(run.outputs.url).toBe('')
+    expect(run.outputs['stack-name']).toBe('fixture-api-prod')
+  })
+
+  it('builds an artifact that serves GET / and GET /health from its own contents', () => {
+    const artifact = path.join(service, '.serverless', 'fixture-api.zip')
+    expect(existsSync(artifact)).toBe(true)
+    const listing = execFileSync(
+      'python3',
+      ['-c', 'import sys, zipfile; print("\\n".join(zipfile.ZipFile(sys.argv[1]).namelist()))', artifact],
+      {
+        encoding: 'utf8'
+      }
+    )
+    expect(listing).toContain('handler.py')
+    expect(listing).toMatch(/^fastapi\//m)
+    expect(listing).not.toMatch(/^node_modules\//m)
+
+    const lines = execFileSync(
+      'python3',
+      [
+        '-S',
+        path.join(ROOT, '__tests__', 'support', 'invoke.py'),
+        artifact,
+        'handler.handler',
+        '/',
+        '/health'
+      ],
+      {
+        encoding: 'utf8'
+      }
+    )
+      .trim()
+      .split('\n')
+      .map(line => JSON.parse(line) as { path: string; statusCode: number; body: string })
+    expect(lines.map(l => [l.path, l.statusCode, JSON.parse(l.body)])).toEqual([
+      ['/', 200, { message: 'Hello from FastAPI on AWS Lambda' }],
+      ['/health', 200, { status: 'ok' }]
+    ])
+  })
+
+  it('reuses the provided serverless from the tool cache on the next run', async () => {
+    const again = await runAction({
+      inputs: { command: 'package', 'working-directory': service, stage: 'prod', 'aws-region': 'us-east-1' },
+      env: localPipIndexEnv(),
+      home: run.home
+    })
+    expect(again.exitCode).toBe(0)
+    expect(again.stdout).not.toContain('npm install --prefix')
+    expect(again.stdout).toMatch(
+      /Using serverless-localstack@[\d.]+, serverless-python-requirements@[\d.]+, serverless@3\.\d+\.\d+ from /
+    )
+  })
+})

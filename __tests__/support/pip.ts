@@ -1,0 +1,1 @@
+export { localPipIndexEnv } from './pip-index.mjs'

