@@ -1,0 +1,109 @@
+import { execFileSync, spawnSync } from 'node:child_process'
+import { createReadStream, mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+
+/**
+ * A Python on this machine that is not the one PATH selects: pyenv's `python3.X` shims exit 127 for
+ * versions that are installed but not selected, which is what the action has to get past.
+ */
+export function pythonOnMachine(minor: string): { executable: string; version: string } | undefined {
+  const versions = spawnSync('pyenv', ['versions', '--bare'], { encoding: 'utf8' })
+  const candidates = (versions.stdout ?? '').split('\n').filter(v => v.startsWith(`${minor}.`))
+  for (const version of candidates) {
+    const probe = spawnSync(`python${minor}`, ['-c', 'import sys; print(sys.executable)'], {
+      encoding: 'utf8',
+      env: { ...process.env, PYENV_VERSION: version }
+    })
+    if (probe.status === 0) return { executable: probe.stdout.trim(), version }
+  }
+  return undefined
+}
+
+/**
+ * Builds a release the way actions/python-versions ships one: a tarball whose setup.sh installs it into
+ * $RUNNER_TOOL_CACHE/Python/<version>/<arch> and marks it complete. The interpreter inside is a copied
+ * virtual environment of a real Python on this machine.
+ */
+export function buildPythonRelease(executable: string, version: string, arch = 'x64'): string {
+  const work = mkdtempSync(path.join(os.tmpdir(), 'python-release-'))
+  const tree = path.join(work, 'tree')
+  execFileSync(executable, ['-m', 'venv', '--copies', tree])
+  writeFileSync(
+    path.join(tree, 'setup.sh'),
+    [
+      '#!/bin/bash',
+      'set -e',
+      `dest="$RUNNER_TOOL_CACHE/Python/${version}/${arch}"`,
+      'rm -rf "$dest" && mkdir -p "$dest"',
+      'cp -R . "$dest"',
+      'rm "$dest/setup.sh"',
+      `touch "$RUNNER_TOOL_CACHE/Python/${version}/${arch}.complete"`,
+      ''
+    ].join('\n'),
+    { mode: 0o755 }
+  )
+  const tarball = path.join(work, `python-${version}-linux-22.04-${arch}.tar.gz`)
+  execFileSync('tar', ['-czf', tarball, '-C', tree, '.'])
+  return tarball
+}
+
+export interface ReleaseServer {
+  manifestUrl: string
+  requests: string[]
+  close: () => Promise<void>
+}
+
+/** Serves a versions manifest in actions/python-versions' format and the tarball it points at. */
+export async function serveRelease(tarball: string, version: string, arch = 'x64'): Promise<ReleaseServer> {
+  const requests: string[] = []
+  let manifest = ''
+  const server: Server = createServer((request, response) => {
+    requests.push(request.url ?? '')
+    if (request.url === '/versions-manifest.json') {
+      response.writeHead(200, { 'content-type': 'application/json' }).end(manifest)
+    } else if (request.url === `/${path.basename(tarball)}`) {
+      response.writeHead(200, { 'content-length': statSync(tarball).size })
+      createReadStream(tarball).pipe(response)
+    } else {
+      response.writeHead(404).end()
+    }
+  })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  manifest = JSON.stringify([
+    {
+      version,
+      stable: true,
+      release_url: `${base}/release`,
+      files: [
+        {
+          filename: path.basename(tarball),
+          arch,
+          platform: 'linux',
+          platform_version: '22.04',
+          download_url: `${base}/${path.basename(tarball)}`
+        },
+        {
+          filename: `python-${version}-darwin-${arch}.tar.gz`,
+          arch,
+          platform: 'darwin',
+          download_url: `${base}/darwin.tar.gz`
+        }
+      ]
+    }
+  ])
+  return {
+    manifestUrl: `${base}/versions-manifest.json`,
+    requests,
+    close: () => new Promise(resolve => server.close(() => resolve()))
+  }
+}
+
+export function freshDir(prefix: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix))
+  mkdirSync(dir, { recursive: true })
+  return dir
+}
