@@ -37,10 +37,11 @@ export async function run(): Promise<void> {
       )
     }
 
+    // Packaging needs no AWS account; the rest gets credentials before the slow work, so a refusal comes first.
     const credentials =
       inputs.command === 'package'
         ? { env: {} }
-        : await phases.time('credentials', () => resolveCredentials())
+        : await phases.time('credentials', () => resolveCredentials(inputs, service.region))
     report.accountId = credentials.accountId
 
     const runnerTemp = process.env.RUNNER_TEMP || os.tmpdir()
