@@ -66002,7 +66002,7 @@ async function resolveCredentials(settings, region, env = process.env, deps = de
     }
     catch (error) {
         const message = error instanceof Error ? error.message : String(error);
-        if (errorName(error) === 'AccessDenied' ||
+        if (errorName(error).startsWith('AccessDenied') ||
             /not authorized to perform sts:AssumeRoleWithWebIdentity/i.test(message)) {
             throw new UserError(accessDenied(settings.roleToAssume, claims, message));
         }

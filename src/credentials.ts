@@ -162,7 +162,7 @@ export async function resolveCredentials(
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error)
     if (
-      errorName(error) === 'AccessDenied' ||
+      errorName(error).startsWith('AccessDenied') ||
       /not authorized to perform sts:AssumeRoleWithWebIdentity/i.test(message)
     ) {
       throw new UserError(accessDenied(settings.roleToAssume, claims, message))

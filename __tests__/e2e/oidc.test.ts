@@ -143,7 +143,7 @@ describe('the three classic OIDC failures end the run before anything is install
       'no id-token permission',
       undefined,
       { ACTIONS_ID_TOKEN_REQUEST_URL: undefined, ACTIONS_ID_TOKEN_REQUEST_TOKEN: undefined },
-      [/no OIDC token/, /permissions:%0A    id-token: write/, /forked pull requests/]
+      [/no OIDC token/, /permissions:%0A {4}id-token: write/, /forked pull requests/]
     ],
     [
       'a trust policy that does not match',
