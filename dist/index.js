@@ -66144,8 +66144,11 @@ async function installNodeModules(dir) {
     if (!lock)
         warning('The service has no package-lock.json; running npm install. Commit a lockfile for reproducible deploys.');
     await exec_exec('npm', [lock ? 'ci' : 'install', '--no-audit', '--no-fund'], { cwd: dir });
-    if (print)
+    if (print) {
+        // A package.json without dependencies leaves no node_modules behind.
+        (0,external_node_fs_.mkdirSync)(external_node_path_default().dirname(marker), { recursive: true });
         (0,external_node_fs_.writeFileSync)(marker, print);
+    }
     return lock ? 'ci' : 'install';
 }
 function resolvable(dir, name) {
@@ -66242,7 +66245,7 @@ function readInputs(get = name => getInput(name)) {
     }
     const durationText = text('role-duration-seconds') ?? '3600';
     const roleDurationSeconds = Number(durationText);
-    if (!Number.isInteger(roleDurationSeconds) || roleDurationSeconds < 900 || roleDurationSeconds > 43200) {
+    if (!/^\d+$/.test(durationText) || roleDurationSeconds < 900 || roleDurationSeconds > 43200) {
         throw bad('role-duration-seconds', durationText, 'use a whole number of seconds from 900 to 43200 (default 3600).');
     }
     const exportText = text('export-credentials') ?? 'false';
@@ -67539,7 +67542,7 @@ async function writeSummary(report) {
         ],
         ...summaryRows(report).map(([key, value]) => [
             key,
-            key === 'URL' ? `<a href="${value}">${value}</a>` : summary_escape(value)
+            key === 'URL' ? `<a href="${summary_escape(value)}">${summary_escape(value)}</a>` : summary_escape(value)
         ])
     ]);
     if (report.error)
@@ -67554,7 +67557,7 @@ async function writeSummary(report) {
     await summary.write();
 }
 function summary_escape(text) {
-    return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+    return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
 ;// CONCATENATED MODULE: ./src/main.ts

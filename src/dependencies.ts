@@ -110,7 +110,11 @@ export async function installNodeModules(dir: string): Promise<'ci' | 'install' 
       'The service has no package-lock.json; running npm install. Commit a lockfile for reproducible deploys.'
     )
   await exec.exec('npm', [lock ? 'ci' : 'install', '--no-audit', '--no-fund'], { cwd: dir })
-  if (print) writeFileSync(marker, print)
+  if (print) {
+    // A package.json without dependencies leaves no node_modules behind.
+    mkdirSync(path.dirname(marker), { recursive: true })
+    writeFileSync(marker, print)
+  }
   return lock ? 'ci' : 'install'
 }
 

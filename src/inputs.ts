@@ -77,7 +77,7 @@ export function readInputs(get: Getter = name => core.getInput(name)): Inputs {
 
   const durationText = text('role-duration-seconds') ?? '3600'
   const roleDurationSeconds = Number(durationText)
-  if (!Number.isInteger(roleDurationSeconds) || roleDurationSeconds < 900 || roleDurationSeconds > 43200) {
+  if (!/^\d+$/.test(durationText) || roleDurationSeconds < 900 || roleDurationSeconds > 43200) {
     throw bad(
       'role-duration-seconds',
       durationText,

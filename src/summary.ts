@@ -57,7 +57,7 @@ export async function writeSummary(report: Report): Promise<void> {
     ],
     ...summaryRows(report).map(([key, value]) => [
       key,
-      key === 'URL' ? `<a href="${value}">${value}</a>` : escape(value)
+      key === 'URL' ? `<a href="${escape(value)}">${escape(value)}</a>` : escape(value)
     ])
   ])
   if (report.error) summary.addQuote(escape(report.error))
@@ -72,5 +72,5 @@ export async function writeSummary(report: Report): Promise<void> {
 }
 
 function escape(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
 }

@@ -1,0 +1,124 @@
+import { UserError } from '../../src/errors.js'
+import { readInputs, splitArgs } from '../../src/inputs.js'
+
+const getter =
+  (values: Record<string, string>) =>
+  (name: string): string =>
+    values[name] ?? ''
+
+function failure(values: Record<string, string>): UserError {
+  try {
+    readInputs(getter(values))
+  } catch (error) {
+    expect(error).toBeInstanceOf(UserError)
+    return error as UserError
+  }
+  throw new Error(`readInputs accepted ${JSON.stringify(values)}`)
+}
+
+describe('readInputs', () => {
+  it('fills in the defaults when nothing is set', () => {
+    expect(readInputs(getter({}))).toEqual({
+      command: 'deploy',
+      workingDirectory: '.',
+      stage: undefined,
+      awsRegion: undefined,
+      pythonVersion: undefined,
+      serverlessVersion: undefined,
+      args: [],
+      roleToAssume: undefined,
+      audience: 'sts.amazonaws.com',
+      roleSessionName: undefined,
+      roleDurationSeconds: 3600,
+      exportCredentials: false
+    })
+  })
+
+  it('reads valid values, trimmed', () => {
+    const inputs = readInputs(
+      getter({
+        command: ' remove ',
+        'working-directory': 'services/api',
+        stage: 'prod-2',
+        'aws-region': 'eu-west-2',
+        'python-version': '3.12.1',
+        'serverless-version': '3.38.0',
+        'role-to-assume': 'arn:aws:iam::123456789012:role/deploy',
+        'role-duration-seconds': '900',
+        'export-credentials': 'TRUE',
+        args: '--verbose --param="a b"'
+      })
+    )
+    expect(inputs).toMatchObject({
+      command: 'remove',
+      workingDirectory: 'services/api',
+      stage: 'prod-2',
+      awsRegion: 'eu-west-2',
+      pythonVersion: '3.12.1',
+      serverlessVersion: '3.38.0',
+      roleToAssume: 'arn:aws:iam::123456789012:role/deploy',
+      roleDurationSeconds: 900,
+      exportCredentials: true,
+      args: ['--verbose', '--param=a b']
+    })
+  })
+
+  it('accepts a 3.x range for serverless-version and the upper duration bound', () => {
+    const inputs = readInputs(getter({ 'serverless-version': '^3', 'role-duration-seconds': '43200' }))
+    expect(inputs.serverlessVersion).toBe('^3')
+    expect(inputs.roleDurationSeconds).toBe(43200)
+  })
+
+  const invalid: [string, string, RegExp][] = [
+    ['command', 'destroy', /use one of deploy, remove, package, info/],
+    ['stage', 'my stage', /letters, digits and hyphens/],
+    ['aws-region', 'useast1', /region code such as us-east-1/],
+    ['python-version', '2.7', /Python 3 version such as 3\.11/],
+    ['python-version', 'three', /Python 3 version such as 3\.11/],
+    ['serverless-version', '4', /use a 3\.x version/],
+    ['serverless-version', '^4.0.0', /use a 3\.x version/],
+    ['serverless-version', 'latest', /use a 3\.x version/],
+    ['role-to-assume', 'arn:aws:iam::1234:role/deploy', /use a role ARN such as arn:aws:iam::/],
+    ['role-to-assume', 'deploy-role', /use a role ARN/],
+    ['role-duration-seconds', '899', /900 to 43200/],
+    ['role-duration-seconds', '43201', /900 to 43200/],
+    ['role-duration-seconds', '1h', /900 to 43200/],
+    ['export-credentials', 'yes', /use true or false/]
+  ]
+
+  it.each(invalid)("rejects %s '%s', naming the input, the value and a fix", (name, value, fix) => {
+    const error = failure({ [name]: value })
+    expect(error.message).toContain(`Input '${name}' is '${value}':`)
+    expect(error.message).toMatch(fix)
+  })
+})
+
+describe('splitArgs', () => {
+  it('splits on whitespace and drops empty words', () => {
+    expect(splitArgs('  --verbose \t --force  ')).toEqual(['--verbose', '--force'])
+    expect(splitArgs('')).toEqual([])
+  })
+
+  it('keeps quoted words together, including an empty quoted word', () => {
+    expect(splitArgs(`--param "key=a b" 'single quoted' ""`)).toEqual([
+      '--param',
+      'key=a b',
+      'single quoted',
+      ''
+    ])
+  })
+
+  it('joins adjacent quoted and bare parts into one word', () => {
+    expect(splitArgs(`--param=key="a b"c`)).toEqual(['--param=key=a bc'])
+  })
+
+  it('honours backslash escapes outside quotes and inside double quotes only', () => {
+    expect(splitArgs('a\\ b "c\\"d" \'e\\f\'')).toEqual(['a b', 'c"d', 'e\\f'])
+  })
+
+  it('throws a UserError naming args when a quote is left open', () => {
+    expect(() => splitArgs('--param "open')).toThrow(UserError)
+    expect(() => splitArgs('--param "open')).toThrow(`Input 'args' is '--param "open': close the " quote.`)
+    expect(() => splitArgs("it's")).toThrow("close the ' quote.")
+  })
+})

@@ -1,0 +1,283 @@
+import { jest } from '@jest/globals'
+import { execFileSync, spawnSync } from 'node:child_process'
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync
+} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {
+  buildPythonRelease,
+  pythonOnMachine,
+  serveRelease,
+  type ReleaseServer
+} from '../support/python-release.js'
+
+// @actions/tool-cache and @actions/core take these from the environment: set them before importing.
+const home = mkdtempSync(path.join(os.tmpdir(), 'unit-python-'))
+const saved = { ...process.env }
+process.env.RUNNER_TOOL_CACHE = path.join(home, 'tool-cache')
+process.env.RUNNER_TEMP = path.join(home, 'temp')
+process.env.GITHUB_PATH = path.join(home, 'github-path')
+mkdirSync(process.env.RUNNER_TOOL_CACHE)
+mkdirSync(process.env.RUNNER_TEMP)
+writeFileSync(process.env.GITHUB_PATH, '')
+
+const { download, expose, findOnPath, pickRelease, probe, setupPython } = await import('../../src/python.js')
+const { UserError } = await import('../../src/errors.js')
+
+jest.setTimeout(120_000)
+
+afterAll(() => {
+  for (const key of ['RUNNER_TOOL_CACHE', 'RUNNER_TEMP', 'GITHUB_PATH', 'PATH']) {
+    if (saved[key] === undefined) delete process.env[key]
+    else process.env[key] = saved[key]
+  }
+})
+
+/** The OS version @actions/tool-cache compares platform_version with. */
+function osVersion(): string {
+  const file = ['/etc/lsb-release', '/etc/os-release'].find(f => existsSync(f))
+  const text = file ? readFileSync(file, 'utf8') : ''
+  const line = text.split('\n').find(l => /^(VERSION_ID|DISTRIB_RELEASE)=/.test(l))
+  return line ? line.split('=')[1].trim().replace(/^"|"$/g, '') : ''
+}
+
+/**
+ * Jest gives tests a copy of process.env, and child processes started without an explicit env (as
+ * python.ts starts setup.sh) see the real one, which lacks RUNNER_TOOL_CACHE. The release's setup.sh
+ * is repacked so that it defaults to this test's tool cache instead of installing into /Python.
+ */
+function withToolCacheDefault(tarball: string): string {
+  const tree = mkdtempSync(path.join(os.tmpdir(), 'unit-release-'))
+  execFileSync('tar', ['-xzf', tarball, '-C', tree])
+  const setup = path.join(tree, 'setup.sh')
+  const script = readFileSync(setup, 'utf8').replace(
+    'set -e\n',
+    `set -e\nRUNNER_TOOL_CACHE="\${RUNNER_TOOL_CACHE:-${process.env.RUNNER_TOOL_CACHE}}"\n`
+  )
+  expect(script).toContain(process.env.RUNNER_TOOL_CACHE)
+  writeFileSync(setup, script, { mode: 0o755 })
+  const repacked = path.join(mkdtempSync(path.join(os.tmpdir(), 'unit-release-')), path.basename(tarball))
+  execFileSync('tar', ['-czf', repacked, '-C', tree, '.'])
+  return repacked
+}
+
+const answers = (command: string) => spawnSync(command, ['-c', 'pass'], { stdio: 'ignore' }).status === 0
+
+describe('pickRelease', () => {
+  const arch = os.arch()
+  const file = (platform_version: string | undefined, url: string, platform: string = process.platform) => ({
+    filename: url,
+    platform,
+    platform_version,
+    arch,
+    download_url: `https://example.test/${url}`
+  })
+  const release = (version: string, files: ReturnType<typeof file>[], stable = true) => ({
+    version,
+    stable,
+    release_url: '',
+    files
+  })
+  const here = osVersion()
+  const fallbackVersions = ['20.04', '24.04']
+
+  if (!here) console.log('Skipping the exact platform_version match: the OS version is unknown')
+  ;(here ? it : it.skip)('takes the build made for this exact OS version', async () => {
+    const manifest = [release('3.12.1', [file('99.04', 'newer.tar.gz'), file(here, 'exact.tar.gz')])]
+    expect(await pickRelease(manifest, '3.12', arch)).toEqual({
+      version: '3.12.1',
+      url: 'https://example.test/exact.tar.gz'
+    })
+  })
+
+  const exactly = fallbackVersions.includes(here)
+  if (exactly)
+    console.log(`Skipping the fallback case: this machine is ${here}, which the manifest matches exactly`)
+  ;(exactly ? it.skip : it)('falls back to the newest build for this platform and arch', async () => {
+    const manifest = [
+      release('3.13.0', [file('24.04', '3.13.tar.gz')]),
+      release('3.12.4', [file('24.04', 'beta.tar.gz')], false),
+      release('3.12.3', [file('14', 'mac.tar.gz', 'darwin')]),
+      release('3.12.2', [
+        file('20.04', 'old.tar.gz'),
+        file('24.04', 'new.tar.gz'),
+        { ...file('26.04', 'arm.tar.gz'), arch: arch === 'x64' ? 'arm64' : 'x64' }
+      ]),
+      release('3.12.1', [file('24.04', 'older-release.tar.gz')])
+    ]
+    expect(await pickRelease(manifest, '3.12', arch)).toEqual({
+      version: '3.12.2',
+      url: 'https://example.test/new.tar.gz'
+    })
+    expect(await pickRelease(manifest, '3.12.1', arch)).toEqual({
+      version: '3.12.1',
+      url: 'https://example.test/older-release.tar.gz'
+    })
+  })
+
+  it('is undefined when nothing fits this machine or the version', async () => {
+    const manifest = [
+      release('3.12.1', [file('14', 'mac.tar.gz', process.platform === 'darwin' ? 'linux' : 'darwin')])
+    ]
+    expect(await pickRelease(manifest, '3.12', arch)).toBeUndefined()
+    expect(await pickRelease(manifest, '3.9', arch)).toBeUndefined()
+    expect(await pickRelease([], '3.12', arch)).toBeUndefined()
+  })
+})
+
+describe('findOnPath', () => {
+  const onPath = execFileSync('python3', ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'], {
+    encoding: 'utf8'
+  }).trim()
+
+  it("finds PATH's python3 by its version", async () => {
+    const found = await findOnPath(onPath)
+    expect(found?.source).toBe('path')
+    expect(found?.version.startsWith(`${onPath}.`)).toBe(true)
+    expect(existsSync(found!.executable)).toBe(true)
+    expect(await findOnPath(`${onPath}.999`)).toBeUndefined()
+  })
+
+  const answered = answers('python3.12')
+  if (answered) console.log('Skipping the unanswered-shim case: python3.12 answers on this machine')
+  ;(answered ? it.skip : it)('runs candidates rather than trusting a shim that is not selected', async () => {
+    expect(await probe('python3.12')).toBeUndefined()
+    expect(await findOnPath('3.12')).toBeUndefined()
+  })
+})
+
+describe('expose', () => {
+  let before: string | undefined
+  beforeEach(() => {
+    before = process.env.PATH
+    writeFileSync(process.env.GITHUB_PATH!, '')
+  })
+  afterEach(() => {
+    process.env.PATH = before
+  })
+
+  it('writes python, python3, python3.X and pip wrappers that run the interpreter, first on PATH', async () => {
+    const real = (await probe('python3'))!
+    // An awkward folder name proves the wrapper quotes the interpreter's path.
+    const odd = path.join(mkdtempSync(path.join(os.tmpdir(), 'unit-expose-')), "it's here")
+    mkdirSync(odd)
+    symlinkSync(real.executable, path.join(odd, 'python3'))
+    const binDir = path.join(home, 'bin-path')
+    const minor = real.version.split('.').slice(0, 2).join('.')
+
+    expose({ version: real.version, executable: path.join(odd, 'python3'), source: 'path' }, binDir)
+
+    for (const name of ['python', 'python3', `python${minor}`, 'pip', 'pip3', `pip${minor}`]) {
+      expect(statSync(path.join(binDir, name)).mode & 0o111).toBe(0o111)
+    }
+    const version = execFileSync(
+      path.join(binDir, `python${minor}`),
+      ['-c', 'import sys; print(sys.version)'],
+      {
+        encoding: 'utf8'
+      }
+    )
+    expect(version.startsWith(`${real.version} `)).toBe(true)
+    const pip = execFileSync(path.join(binDir, 'pip'), ['--version'], { encoding: 'utf8' })
+    expect(pip).toMatch(new RegExp(`\\(python ${minor.replace('.', '\\.')}\\)`))
+    const entries = process.env.PATH!.split(path.delimiter)
+    expect(entries[0]).toBe(binDir)
+    expect(entries[1]).toBe(before!.split(path.delimiter)[0])
+    expect(readFileSync(process.env.GITHUB_PATH!, 'utf8').trim().split('\n')).toEqual([binDir])
+    const first = execFileSync('sh', ['-c', 'command -v python3'], {
+      encoding: 'utf8',
+      env: process.env
+    }).trim()
+    expect(first).toBe(path.join(binDir, 'python3'))
+  })
+
+  it("also puts a tool-cache build's own bin folder on PATH", () => {
+    const binDir = path.join(home, 'bin-cache')
+    const executable = path.join(home, 'fake-cache', 'bin', 'python3')
+    expose({ version: '3.12.1', executable, source: 'tool-cache' }, binDir)
+    expect(process.env.PATH!.split(path.delimiter).slice(0, 2)).toEqual([binDir, path.dirname(executable)])
+    expect(existsSync(path.join(binDir, 'python3.12'))).toBe(true)
+  })
+})
+
+const source = pythonOnMachine('3.12')
+const reason = !source
+  ? 'no Python 3.12 on this machine (pyenv) to build a release from'
+  : answers('python3.12')
+    ? 'python3.12 already answers on PATH, so nothing would be downloaded'
+    : ''
+if (reason) console.log(`Skipping the Python download tests: ${reason}`)
+const withRelease = reason ? describe.skip : describe
+
+withRelease('download and setupPython from a loopback release', () => {
+  let server: ReleaseServer
+  let before: string | undefined
+  const binDir = path.join(home, 'bin-setup')
+
+  beforeAll(async () => {
+    before = process.env.PATH
+    const tarball = withToolCacheDefault(buildPythonRelease(source!.executable, source!.version))
+    server = await serveRelease(tarball, source!.version)
+  })
+  afterAll(async () => {
+    process.env.PATH = before
+    await server?.close()
+  })
+
+  it('downloads the build, runs its setup.sh into the tool cache and exposes it', async () => {
+    const installed = path.join(process.env.RUNNER_TOOL_CACHE!, 'Python', source!.version, 'x64')
+    const python = await setupPython({
+      version: '3.12',
+      arch: 'x64',
+      manifestUrl: server.manifestUrl,
+      binDir
+    })
+    expect(python).toEqual({
+      version: source!.version,
+      executable: path.join(installed, 'bin', 'python3'),
+      source: 'download'
+    })
+    expect(server.requests).toEqual([
+      '/versions-manifest.json',
+      `/python-${source!.version}-linux-22.04-x64.tar.gz`
+    ])
+    expect(existsSync(`${installed}.complete`)).toBe(true)
+    expect(process.env.PATH!.split(path.delimiter).slice(0, 2)).toEqual([binDir, path.join(installed, 'bin')])
+    const version = execFileSync(path.join(binDir, 'python3'), ['-c', 'import sys; print(sys.version)'], {
+      encoding: 'utf8'
+    })
+    expect(version.startsWith(`${source!.version} `)).toBe(true)
+    expect(execFileSync(path.join(binDir, 'pip'), ['--version'], { encoding: 'utf8' })).toContain(
+      '(python 3.12)'
+    )
+  })
+
+  it('finds it in the tool cache the next time and downloads nothing', async () => {
+    // A later job starts from the runner's PATH, without the first run's wrappers.
+    process.env.PATH = before
+    const count = server.requests.length
+    const python = await setupPython({
+      version: '3.12',
+      arch: 'x64',
+      manifestUrl: server.manifestUrl,
+      binDir
+    })
+    expect(python.source).toBe('tool-cache')
+    expect(server.requests.length).toBe(count)
+  })
+
+  it('fails with a UserError for a version the manifest lacks', async () => {
+    const failure = download('3.10', 'x64', server.manifestUrl)
+    await expect(failure).rejects.toBeInstanceOf(UserError)
+    await expect(failure).rejects.toThrow(
+      `Python 3.10 has no build for ${process.platform}/x64 in ${server.manifestUrl}`
+    )
+  })
+})
