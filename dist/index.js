@@ -65817,7 +65817,8 @@ function diagnose(output, command, stackName) {
             .split('\n')
             .find(l => l.includes(pip[0]))
             ?.trim() ?? pip[0];
-        return `pip could not install '${pip[1]}' from the service's requirements.txt (${line}). Check its name and version, and that the package index this runner uses has it.`;
+        const name = pip[1].split(/[<>=!~;[\s]/)[0];
+        return `pip could not install ${name} from the service's requirements.txt (${line}). Check its name and version, and that the package index this runner uses has it.`;
     }
     if (/AWS provider credentials not found|Could not load credentials from any providers|Missing credentials in config/.test(output)) {
         return `No AWS credentials reached serverless ${command}. Set role-to-assume (with permissions: id-token: write), or configure credentials in an earlier step.`;

@@ -14,7 +14,8 @@ export function diagnose(output: string, command: Command, stackName: string): s
         .split('\n')
         .find(l => l.includes(pip[0]))
         ?.trim() ?? pip[0]
-    return `pip could not install '${pip[1]}' from the service's requirements.txt (${line}). Check its name and version, and that the package index this runner uses has it.`
+    const name = pip[1].split(/[<>=!~;[\s]/)[0]
+    return `pip could not install ${name} from the service's requirements.txt (${line}). Check its name and version, and that the package index this runner uses has it.`
   }
   if (
     /AWS provider credentials not found|Could not load credentials from any providers|Missing credentials in config/.test(

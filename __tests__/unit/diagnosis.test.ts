@@ -10,14 +10,16 @@ describe('diagnose', () => {
       ''
     ].join('\n')
     const message = diagnose(output, 'deploy', 'api-dev')
-    expect(message).toContain("pip could not install 'mangum==9.9.9'")
+    expect(message).toContain('pip could not install mangum from')
     expect(message).toContain("the service's requirements.txt")
     expect(message).toContain('(ERROR: No matching distribution found for mangum==9.9.9)')
   })
 
   it('also reads pip\'s "Could not find a version" line alone', () => {
     const output = 'ERROR: Could not find a version that satisfies the requirement fastapi==0.0.0'
-    expect(diagnose(output, 'package', 'api-dev')).toMatch(/^pip could not install 'fastapi==0\.0\.0'/)
+    expect(diagnose(output, 'package', 'api-dev')).toMatch(
+      /^pip could not install fastapi from .*fastapi==0\.0\.0/
+    )
   })
 
   it('explains missing credentials, naming the command', () => {
