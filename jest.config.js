@@ -9,11 +9,17 @@ const common = {
 
 export default {
   projects: [
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/__tests__/**/*.test.ts'], testPathIgnorePatterns: ['/e2e/'] },
+    {
+      ...common,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/__tests__/**/*.test.ts'],
+      testPathIgnorePatterns: ['/e2e/', '/template/apply\\.test\\.ts$']
+    },
     {
       ...common,
       displayName: 'e2e',
-      testMatch: ['<rootDir>/__tests__/e2e/**/*.test.ts'],
+      // Slow: real npm ci, pip, serverless and moto. The template's apply test runs the starter project.
+      testMatch: ['<rootDir>/__tests__/e2e/**/*.test.ts', '<rootDir>/__tests__/template/apply.test.ts'],
       globalSetup: '<rootDir>/__tests__/support/global-setup.mjs',
       slowTestThreshold: 600
     }

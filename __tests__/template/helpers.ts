@@ -1,0 +1,150 @@
+// Shared by the template tests: where the template lives, how `devcontainer templates apply` turns it
+// into a project, and small readers for its JSONC/YAML files.
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { dirname, join, relative, sep } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser'
+
+export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+export const TEMPLATES_SRC = join(REPO_ROOT, 'template', 'src')
+export const TEMPLATE_ID = 'fastapi-lambda'
+export const TEMPLATE_DIR = join(TEMPLATES_SRC, TEMPLATE_ID)
+export const SCHEMAS_DIR = join(REPO_ROOT, 'schemas', 'devcontainers')
+
+/** The placeholder syntax the devcontainers CLI replaces (containerTemplatesOCI.ts: replaceTemplatedValues). */
+export const TEMPLATE_OPTION_PATTERN = /\$\{templateOption:\s*(\w+?)\s*\}/g
+
+/** Files the CLI leaves out when it extracts a template into a workspace (fetchTemplate's omit list). */
+export const OMITTED_ON_APPLY = ['devcontainer-template.json', 'README.md', 'NOTES.md']
+
+/** Directories that are build or install output, never part of the template. */
+const GENERATED_DIRS = new Set([
+  'node_modules',
+  '__pycache__',
+  '.pytest_cache',
+  '.serverless',
+  '.venv',
+  'venv'
+])
+
+export interface TemplateOption {
+  type: 'string' | 'boolean'
+  description: string
+  default: string | boolean
+  proposals?: string[]
+  enum?: string[]
+}
+
+export interface TemplateMetadata {
+  id: string
+  version: string
+  name: string
+  description?: string
+  documentationURL?: string
+  publisher?: string
+  keywords?: string[]
+  platforms?: string[]
+  options?: Record<string, TemplateOption>
+}
+
+/** Parses JSONC the way the devcontainer tooling does, failing on syntax errors instead of guessing. */
+export function readJsonc<T = unknown>(file: string): T {
+  const errors: ParseError[] = []
+  const value = parseJsonc(readFileSync(file, 'utf8'), errors, { allowTrailingComma: false }) as T
+  if (errors.length > 0) {
+    const messages = errors.map(e => `${printParseErrorCode(e.error)} at offset ${e.offset}`)
+    throw new Error(`${file} is not valid JSONC: ${messages.join(', ')}`)
+  }
+  return value
+}
+
+export function readJson<T = unknown>(file: string): T {
+  return JSON.parse(readFileSync(file, 'utf8')) as T
+}
+
+/** Template folders under template/src (each holds a devcontainer-template.json). */
+export function templateDirs(): string[] {
+  return readdirSync(TEMPLATES_SRC)
+    .map(name => join(TEMPLATES_SRC, name))
+    .filter(dir => existsSync(join(dir, 'devcontainer-template.json')))
+}
+
+export function readTemplateMetadata(dir = TEMPLATE_DIR): TemplateMetadata {
+  return readJsonc<TemplateMetadata>(join(dir, 'devcontainer-template.json'))
+}
+
+/** Every file of a folder, relative to it, skipping install and build output. */
+export function listFiles(dir: string): string[] {
+  const files: string[] = []
+  const walk = (current: string): void => {
+    for (const entry of readdirSync(current, { withFileTypes: true })) {
+      if (entry.isDirectory()) {
+        if (!GENERATED_DIRS.has(entry.name)) walk(join(current, entry.name))
+      } else if (entry.isFile()) {
+        files.push(relative(dir, join(current, entry.name)).split(sep).join('/'))
+      }
+    }
+  }
+  walk(dir)
+  return files.sort()
+}
+
+/** `${templateOption:x}` names used in a text. */
+export function optionNamesIn(text: string): string[] {
+  return [...text.matchAll(TEMPLATE_OPTION_PATTERN)].map(match => match[1])
+}
+
+/** The values `devcontainer templates apply` would use: the given ones, then each option's default. */
+export function resolveOptions(
+  metadata: TemplateMetadata,
+  chosen: Record<string, string> = {}
+): Record<string, string> {
+  const resolved: Record<string, string> = {}
+  for (const [name, option] of Object.entries(metadata.options ?? {})) {
+    // Like the CLI: a default is used only when it is truthy.
+    if (chosen[name] === undefined && option.default) resolved[name] = String(option.default)
+  }
+  return { ...resolved, ...chosen }
+}
+
+/**
+ * Applies the template into `dest` like the devcontainers CLI: copies the folder without the files it
+ * omits, then replaces every `${templateOption:x}` in every file (an unknown option becomes '', as in the
+ * CLI). Returns the options used.
+ */
+export function applyTemplate(
+  dest: string,
+  chosen: Record<string, string> = {},
+  src = TEMPLATE_DIR
+): Record<string, string> {
+  const options = resolveOptions(readTemplateMetadata(src), chosen)
+  mkdirSync(dest, { recursive: true })
+  for (const file of listFiles(src)) {
+    if (OMITTED_ON_APPLY.includes(file)) continue
+    const target = join(dest, file)
+    mkdirSync(dirname(target), { recursive: true })
+    cpSync(join(src, file), target)
+    const text = readFileSync(target, 'utf8')
+    const replaced = text.replace(TEMPLATE_OPTION_PATTERN, (_match, name: string) => options[name] ?? '')
+    if (replaced !== text) writeFileSync(target, replaced)
+  }
+  return options
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true })
+}
+
+/** A TCP port that was free on 127.0.0.1 a moment ago. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      const port = typeof address === 'object' && address ? address.port : 0
+      server.close(() => resolve(port))
+    })
+  })
+}

@@ -1,0 +1,206 @@
+// What the issue asks of the template's files, checked statically (the behaviour is in apply.test.ts).
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { parse as parseYaml } from 'yaml'
+import { REPO_ROOT, TEMPLATE_DIR, readJsonc } from './helpers.js'
+
+const text = (...path: string[]): string => readFileSync(join(TEMPLATE_DIR, ...path), 'utf8')
+const requirementNames = (file: string): string[] =>
+  text(file)
+    .split('\n')
+    .map(line => line.replace(/#.*/, '').trim())
+    .filter(Boolean)
+    .map(line => line.split(/[<>=!~;\s]/)[0].toLowerCase())
+
+interface DevContainer {
+  image: string
+  features: Record<string, Record<string, unknown>>
+  remoteUser: string
+  mounts: (string | Record<string, string>)[]
+  forwardPorts: number[]
+  portsAttributes: Record<string, { label?: string }>
+  postCreateCommand: string
+  containerEnv?: Record<string, string>
+  remoteEnv?: Record<string, string>
+}
+
+describe('the dev container of the template', () => {
+  const config = readJsonc<DevContainer>(join(TEMPLATE_DIR, '.devcontainer', 'devcontainer.json'))
+
+  it('adds Python and the AWS CLI as features and runs as node', () => {
+    expect(Object.keys(config.features)).toEqual(
+      expect.arrayContaining([
+        'ghcr.io/devcontainers/features/python:1',
+        'ghcr.io/devcontainers/features/aws-cli:1'
+      ])
+    )
+    expect(config.remoteUser).toBe('node')
+  })
+
+  it('keeps node_modules in a named volume and hands it to node before npm ci', () => {
+    expect(config.mounts).toContain(
+      'source=${localWorkspaceFolderBasename}-node_modules,target=${containerWorkspaceFolder}/node_modules,type=volume'
+    )
+    const steps = config.postCreateCommand.split('&&').map(step => step.trim())
+    expect(steps[0]).toBe('sudo chown node:node node_modules')
+    expect(steps).toContain('npm ci')
+    expect(steps.findIndex(step => step === 'npm ci')).toBeGreaterThan(0)
+    expect(steps.some(step => /pip install -r requirements\.txt -r requirements-dev\.txt$/.test(step))).toBe(
+      true
+    )
+  })
+
+  it('forwards 3000 (serverless offline) and 8000 (uvicorn) with labels', () => {
+    expect(config.forwardPorts).toEqual(expect.arrayContaining([3000, 8000]))
+    expect(config.portsAttributes['3000']?.label).toMatch(/offline/i)
+    expect(config.portsAttributes['8000']?.label).toMatch(/uvicorn/i)
+  })
+
+  it('bakes in no credentials (any ~/.aws mount is left commented out)', () => {
+    const env = { ...config.containerEnv, ...config.remoteEnv }
+    expect(Object.keys(env).filter(name => /SECRET|ACCESS_KEY|SESSION_TOKEN|PROFILE/.test(name))).toEqual([])
+    expect(JSON.stringify(config.mounts)).not.toMatch(/\.aws/)
+    expect(text('.devcontainer', 'devcontainer.json')).toMatch(/^\s*\/\/ .*\.aws,.*readonly/m)
+  })
+})
+
+describe('the starter service', () => {
+  it('splits what runs in Lambda from local tools', () => {
+    expect(requirementNames('requirements.txt')).toEqual(expect.arrayContaining(['fastapi', 'mangum']))
+    expect(requirementNames('requirements.txt')).not.toContain('uvicorn')
+    const dev = requirementNames('requirements-dev.txt')
+    expect(dev).toEqual(expect.arrayContaining(['uvicorn[standard]', 'pytest', 'httpx']))
+    expect(text('requirements-dev.txt')).not.toMatch(/^\s*-r\b/m)
+  })
+
+  it('keeps the app importable without mangum and the handler in main.py', () => {
+    expect(text('api.py')).not.toMatch(/^\s*(import|from)\s+mangum/m)
+    expect(text('api.py')).toMatch(/root_path=root_path/)
+    expect(text('api.py')).toMatch(/os\.environ\.get\("ROOT_PATH", ""\)/)
+    expect(text('main.py')).toMatch(/^from mangum import Mangum$/m)
+    expect(text('main.py')).toMatch(/^handler = Mangum\(app, lifespan="off"\)$/m)
+  })
+
+  it('skips the handler test with a reason when mangum is missing', () => {
+    expect(text('tests', 'test_handler.py')).toMatch(/pytest\.importorskip\(\s*"mangum",\s*reason=/)
+  })
+
+  it('ignores secrets, build output and environments in git', () => {
+    const ignored = text('.gitignore')
+      .split('\n')
+      .map(line => line.trim().replace(/\/$/, ''))
+    expect(ignored).toEqual(
+      expect.arrayContaining(['.env', '.serverless', 'node_modules', '.venv', '__pycache__'])
+    )
+  })
+
+  describe('serverless.yml', () => {
+    const serverless = parseYaml(text('serverless.yml')) as {
+      frameworkVersion: string
+      provider: Record<string, unknown>
+      functions: Record<string, { handler: string; events: Record<string, unknown>[] }>
+      package: { patterns: string[] }
+      plugins: string[]
+      custom: { pythonRequirements: { dockerizePip: boolean; pipCmdExtraArgs: unknown[] } }
+    }
+
+    it('targets Serverless v3 with the stage from --stage (default dev)', () => {
+      expect(serverless.frameworkVersion).toBe('3')
+      expect(serverless.provider.stage).toBe("${opt:stage, 'dev'}")
+    })
+
+    it('routes every path, / included, to main.handler through an HTTP API', () => {
+      const functions = Object.values(serverless.functions)
+      expect(functions).toHaveLength(1)
+      expect(functions[0].handler).toBe('main.handler')
+      expect(functions[0].events).toEqual([{ httpApi: '*' }])
+    })
+
+    it('grants the function no IAM statements', () => {
+      expect(serverless.provider.iam).toBeUndefined()
+      expect(serverless.provider.iamRoleStatements).toBeUndefined()
+    })
+
+    it('keeps development files out of the zip', () => {
+      expect(serverless.package.patterns).toEqual(
+        expect.arrayContaining([
+          '!node_modules/**',
+          '!tests/**',
+          '!.venv/**',
+          '!venv/**',
+          '!**/__pycache__/**',
+          '!.serverless/**',
+          '!.devcontainer/**',
+          '!.github/**',
+          '!package.json',
+          '!package-lock.json',
+          '!.env*'
+        ])
+      )
+    })
+
+    it('packages requirements with pip (no Docker), every extra argument a string', () => {
+      expect(serverless.plugins[0]).toBe('serverless-python-requirements')
+      expect(serverless.custom.pythonRequirements.dockerizePip).toBe(false)
+      for (const arg of serverless.custom.pythonRequirements.pipCmdExtraArgs)
+        expect(typeof arg).toBe('string')
+    })
+  })
+})
+
+describe('workflows', () => {
+  interface Workflow {
+    on: Record<
+      string,
+      {
+        branches?: string[]
+        tags?: string[]
+        inputs?: Record<string, { type: string; options?: string[] }>
+      } | null
+    >
+    permissions: Record<string, string>
+    jobs: Record<
+      string,
+      {
+        concurrency?: { group: string }
+        environment?: { name: string; url: string }
+        steps: { id?: string; uses?: string; with?: Record<string, string> }[]
+      }
+    >
+  }
+
+  it("the template's deploy.yml deploys on push to main and removes a stage on demand, with OIDC", () => {
+    const workflow = parseYaml(text('.github', 'workflows', 'deploy.yml')) as Workflow
+    expect(workflow.on.push?.branches).toEqual(['main'])
+    const command = workflow.on.workflow_dispatch?.inputs?.command
+    expect(command?.type).toBe('choice')
+    expect(command?.options).toEqual(['deploy', 'remove'])
+    expect(workflow.permissions).toEqual({ 'id-token': 'write', contents: 'read' })
+
+    const deployJobs = Object.values(workflow.jobs).filter(job =>
+      job.steps.some(step => step.uses === 'serverless-python-deploy/action@v1')
+    )
+    expect(deployJobs).toHaveLength(1)
+    const [job] = deployJobs
+    const step = job.steps.find(s => s.uses === 'serverless-python-deploy/action@v1')
+    expect(step?.id).toBe('deploy')
+    expect(step?.with?.command).toMatch(/inputs\.command/)
+    expect(step?.with?.['role-to-assume']).toBe('${{ vars.AWS_DEPLOY_ROLE_ARN }}')
+    expect(job.environment?.url).toBe('${{ steps.deploy.outputs.url }}')
+    expect(job.concurrency?.group).toMatch(/inputs\.stage/)
+    expect(job.environment?.name).toMatch(/inputs\.stage/)
+  })
+
+  it('release-template.yml publishes template/src with devcontainers/action', () => {
+    const workflow = parseYaml(
+      readFileSync(join(REPO_ROOT, '.github', 'workflows', 'release-template.yml'), 'utf8')
+    ) as Workflow
+    expect(Object.keys(workflow.on)).toEqual(expect.arrayContaining(['workflow_dispatch', 'push']))
+    expect(workflow.on.push?.tags?.length).toBeGreaterThan(0)
+    expect(workflow.permissions).toEqual({ packages: 'write', contents: 'write' })
+    const step = Object.values(workflow.jobs)
+      .flatMap(job => job.steps)
+      .find(s => s.uses === 'devcontainers/action@v1')
+    expect(step?.with).toEqual({ 'publish-templates': 'true', 'base-path-to-templates': './template/src' })
+  })
+})
