@@ -1,11 +1,11 @@
 import { jest } from '@jest/globals'
-import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import path from 'node:path'
-import { copyFixture } from '../support/fixture.js'
+import { copyFixture, zipEntries } from '../support/fixture.js'
 import { localPipIndexEnv } from '../support/pip.js'
 import {
   buildPythonRelease,
+  downloadSkipReason,
   pythonOnMachine,
   serveRelease,
   type ReleaseServer
@@ -15,15 +15,7 @@ import { runAction, type ActionRun } from '../support/runner.js'
 jest.setTimeout(600_000)
 
 const source = pythonOnMachine('3.12')
-const onPath =
-  execFileSync('sh', ['-c', 'python3.12 -c pass 2>/dev/null && echo yes || echo no'], {
-    encoding: 'utf8'
-  }).trim() === 'yes'
-const reason = !source
-  ? 'no Python 3.12 on this machine to build a release from'
-  : onPath
-    ? 'python3.12 already answers on PATH, so nothing would be downloaded'
-    : ''
+const reason = downloadSkipReason('3.12')
 if (reason) console.log(`Skipping the Python download e2e: ${reason}`)
 const maybe = reason ? describe.skip : describe
 
@@ -61,15 +53,7 @@ maybe('a Python the runner lacks: manifest, download, setup.sh, tool cache, PATH
   })
 
   it('packaged the requirements with that Python through pip', () => {
-    const listing = execFileSync(
-      'python3',
-      [
-        '-c',
-        'import sys, zipfile; print("\\n".join(zipfile.ZipFile(sys.argv[1]).namelist()))',
-        path.join(service, '.serverless', 'py312-api.zip')
-      ],
-      { encoding: 'utf8' }
-    )
+    const listing = zipEntries(path.join(service, '.serverless', 'py312-api.zip')).join('\n')
     expect(listing).toMatch(/^six\.py$/m)
     expect(listing).toMatch(/^handler\.py$/m)
   })

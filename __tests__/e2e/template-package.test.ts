@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { zipEntries } from '../support/fixture.js'
 import { localPipIndexEnv } from '../support/pip.js'
 import { runAction, type ActionRun } from '../support/runner.js'
 import { applyTemplate } from '../template/helpers.js'
@@ -89,15 +90,7 @@ describe('the action packages a project applied from the devcontainer template',
     expect(run.outputs['serverless-version']).toBe('3.40.0')
     // node_modules was installed by the first run from the template's lockfile and is not installed again.
     expect(run.stdout).toContain('npm ci skipped')
-    const listing = execFileSync(
-      'python3',
-      [
-        '-c',
-        'import sys, zipfile; print("\\n".join(zipfile.ZipFile(sys.argv[1]).namelist()))',
-        path.join(project, '.serverless', 'fastapi-lambda.zip')
-      ],
-      { encoding: 'utf8' }
-    )
+    const listing = zipEntries(path.join(project, '.serverless', 'fastapi-lambda.zip')).join('\n')
     expect(listing).toMatch(/^main\.py$/m)
     expect(listing).toMatch(/^api\.py$/m)
     expect(listing).toMatch(/^fastapi\//m)

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { cpSync, mkdtempSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -13,4 +14,10 @@ export function copyFixture(name: string): string {
     filter: source => !/[/\\](node_modules|\.serverless|__pycache__)([/\\]|$)/.test(source)
   })
   return dir
+}
+
+/** The names inside a zip (a Serverless artifact), read with Python's zipfile. */
+export function zipEntries(file: string, python = 'python3'): string[] {
+  const script = 'import json, sys, zipfile; print(json.dumps(zipfile.ZipFile(sys.argv[1]).namelist()))'
+  return JSON.parse(execFileSync(python, ['-c', script, file], { encoding: 'utf8' })) as string[]
 }

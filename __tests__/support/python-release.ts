@@ -22,6 +22,22 @@ export function pythonOnMachine(minor: string): { executable: string; version: s
   return undefined
 }
 
+/** Whether a command runs (not just exists: pyenv's shims exist for unselected versions and exit 127). */
+export function answers(command: string): boolean {
+  return spawnSync(command, ['-c', 'pass'], { stdio: 'ignore' }).status === 0
+}
+
+/**
+ * Why a download of Python `minor` cannot be exercised here, or '' when it can: there must be such a
+ * Python to build a release from, and it must not already answer on PATH.
+ */
+export function downloadSkipReason(minor: string): string {
+  if (!pythonOnMachine(minor)) return `no Python ${minor} on this machine (pyenv) to build a release from`
+  if (answers(`python${minor}`))
+    return `python${minor} already answers on PATH, so nothing would be downloaded`
+  return ''
+}
+
 /**
  * Builds a release the way actions/python-versions ships one: a tarball whose setup.sh installs it into
  * $RUNNER_TOOL_CACHE/Python/<version>/<arch> and marks it complete. The interpreter inside is a copied

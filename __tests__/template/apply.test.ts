@@ -4,6 +4,7 @@
 // Python environments are prepared before the tests are defined, so a test that cannot run here (an
 // interpreter or a package that cannot be installed) is defined as skipped and the reason is printed,
 // instead of passing without checking anything.
+import { zipEntries } from '../support/fixture.js'
 import { jest } from '@jest/globals'
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -516,13 +517,7 @@ describe('the applied project with Node (npm ci once for the file)', () => {
         throw new Error(`serverless package failed:\n${tail(packaged.stdout + packaged.stderr, 40)}`)
 
       const zip = join(artifact, `${defaults.serviceName}.zip`)
-      const listing = run(py.python as string, [
-        '-c',
-        'import json, sys, zipfile; print(json.dumps(zipfile.ZipFile(sys.argv[1]).namelist()))',
-        zip
-      ])
-      expect(listing.status).toBe(0)
-      const entries = JSON.parse(listing.stdout) as string[]
+      const entries = zipEntries(zip, py.python as string)
       expect(entries).toEqual(
         expect.arrayContaining(['api.py', 'main.py', 'fastapi/__init__.py', 'starlette/__init__.py'])
       )

@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals'
-import { execFileSync, spawnSync } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import {
   existsSync,
   mkdirSync,
@@ -12,7 +12,9 @@ import {
 import os from 'node:os'
 import path from 'node:path'
 import {
+  answers,
   buildPythonRelease,
+  downloadSkipReason,
   pythonOnMachine,
   serveRelease,
   type ReleaseServer
@@ -67,8 +69,6 @@ function withToolCacheDefault(tarball: string): string {
   execFileSync('tar', ['-czf', repacked, '-C', tree, '.'])
   return repacked
 }
-
-const answers = (command: string) => spawnSync(command, ['-c', 'pass'], { stdio: 'ignore' }).status === 0
 
 describe('pickRelease', () => {
   const arch = os.arch()
@@ -208,11 +208,7 @@ describe('expose', () => {
 })
 
 const source = pythonOnMachine('3.12')
-const reason = !source
-  ? 'no Python 3.12 on this machine (pyenv) to build a release from'
-  : answers('python3.12')
-    ? 'python3.12 already answers on PATH, so nothing would be downloaded'
-    : ''
+const reason = downloadSkipReason('3.12')
 if (reason) console.log(`Skipping the Python download tests: ${reason}`)
 const withRelease = reason ? describe.skip : describe
 
