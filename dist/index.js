@@ -65939,7 +65939,7 @@ function hasAmbientCredentials(env) {
         return true;
     if (env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI || env.AWS_CONTAINER_CREDENTIALS_FULL_URI)
         return true;
-    const aws = external_node_path_default().join(external_node_os_default().homedir(), '.aws');
+    const aws = external_node_path_default().join(env.HOME || external_node_os_default().homedir(), '.aws');
     return [
         env.AWS_SHARED_CREDENTIALS_FILE ?? external_node_path_default().join(aws, 'credentials'),
         env.AWS_CONFIG_FILE ?? external_node_path_default().join(aws, 'config')

@@ -88,4 +88,16 @@ describe('bad input fails with one error annotation and runs nothing', () => {
     expect(run.stdout).not.toContain('[command]')
     expect(run.outputs.url ?? '').toBe('')
   })
+
+  it('no AWS credentials at all, for a command that needs them', async () => {
+    const dir = serviceDir({ 'serverless.yml': GOOD_YML })
+    const run = await runAction({
+      inputs: { 'working-directory': dir, command: 'deploy' },
+      env: { HOME: dir }
+    })
+    expect(run.exitCode).toBe(1)
+    const errors = run.stdout.split('\n').filter(line => line.startsWith('::error'))
+    expect(errors).toEqual([expect.stringMatching(/^::error::No AWS credentials: set role-to-assume/)])
+    expect(run.stdout).not.toContain('[command]')
+  })
 })
