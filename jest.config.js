@@ -24,5 +24,6 @@ export default {
       slowTestThreshold: 600
     }
   ],
-  testTimeout: 15000
+  testTimeout: 15000,
+  reporters: ['default', '<rootDir>/__tests__/support/plain-summary-reporter.mjs']
 }
