@@ -32905,7 +32905,7 @@ const maxSatisfying = __nccwpck_require__(5574)
 const minSatisfying = __nccwpck_require__(8595)
 const minVersion = __nccwpck_require__(1866)
 const validRange = __nccwpck_require__(4737)
-const outside = __nccwpck_require__(7899)
+const outside = __nccwpck_require__(280)
 const gtr = __nccwpck_require__(2276)
 const ltr = __nccwpck_require__(5213)
 const intersects = __nccwpck_require__(3465)
@@ -33845,7 +33845,7 @@ module.exports = trimComparatorWhitespace
 
 
 // Determine if version is greater than all the versions possible in the range.
-const outside = __nccwpck_require__(7899)
+const outside = __nccwpck_require__(280)
 const gtr = (version, range, options) => outside(version, range, '>', options)
 module.exports = gtr
 
@@ -33873,7 +33873,7 @@ module.exports = intersects
 
 
 
-const outside = __nccwpck_require__(7899)
+const outside = __nccwpck_require__(280)
 // Determine if version is less than all the versions possible in the range
 const ltr = (version, range, options) => outside(version, range, '<', options)
 module.exports = ltr
@@ -34018,7 +34018,7 @@ module.exports = minVersion
 
 /***/ }),
 
-/***/ 7899:
+/***/ 280:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -62829,7 +62829,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(280);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9273);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -62838,7 +62838,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 280:
+/***/ 9273:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -66207,6 +66207,52 @@ async function prepareServerless(service, options) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/endpoint.ts
+
+
+class NoAnswer extends Error {
+}
+/**
+ * Whether a freshly deployed URL answers. Any status below 500 counts: an API may well refuse an
+ * anonymous GET. A 5xx or a failed connection is retried for a while, since API Gateway and a cold
+ * Lambda can take a moment after a deploy.
+ */
+async function checkEndpoint(url, options = {}) {
+    const get = options.fetch ?? fetch;
+    try {
+        const status = await withRetry(`GET ${url}`, async () => {
+            let response;
+            try {
+                response = await get(url, {
+                    redirect: 'manual',
+                    signal: AbortSignal.timeout(options.timeoutMs ?? 10_000)
+                });
+            }
+            catch (error) {
+                // fetch says only 'fetch failed'; the reason (ECONNREFUSED, a timeout, DNS) is its cause.
+                const failure = error;
+                throw new NoAnswer(failure?.cause?.message ?? failure?.message ?? String(error));
+            }
+            await response.body?.cancel();
+            if (response.status >= 500)
+                throw new NoAnswer(`HTTP ${response.status}`);
+            return response.status;
+        }, {
+            attempts: 6,
+            maxElapsedMs: 60_000,
+            baseDelayMs: 2000,
+            maxDelayMs: 10_000,
+            retryable: error => (error instanceof NoAnswer ? error.message : undefined),
+            log: message => info(message),
+            ...options.retry
+        });
+        return { answered: true, detail: `HTTP ${status}` };
+    }
+    catch (error) {
+        return { answered: false, detail: error instanceof Error ? error.message : String(error) };
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/inputs.ts
 
 
@@ -67528,6 +67574,7 @@ function summaryRows(report) {
         ['Region', report.region],
         ['Stack', report.stackName],
         ['URL', report.url],
+        ['URL answers', report.answer],
         ['AWS account', report.accountId],
         ['Python', report.pythonVersion],
         ['Serverless', report.serverlessVersion]
@@ -67562,6 +67609,7 @@ function summary_escape(text) {
 }
 
 ;// CONCATENATED MODULE: ./src/main.ts
+
 
 
 
@@ -67610,13 +67658,13 @@ async function run() {
             binDir: external_node_path_default().join(runnerTemp, 'serverless-python-deploy', 'bin')
         }));
         report.pythonVersion = python.version;
-        const serverless = await phases.time('npm', async () => {
+        const serverless = await phases.time('npm', () => group('npm', async () => {
             await installNodeModules(service.dir);
             return prepareServerless(service, {
                 requested: inputs.serverlessVersion,
                 cacheRoot: process.env.RUNNER_TOOL_CACHE || external_node_path_default().join(external_node_os_default().tmpdir(), 'tool-cache')
             });
-        });
+        }));
         report.serverlessVersion = serverless.version;
         const result = await phases.time(`serverless ${inputs.command}`, () => group(`serverless ${inputs.command} --stage ${service.stage} --region ${service.region}`, () => runServerless({
             bin: serverless.bin,
@@ -67637,6 +67685,8 @@ async function run() {
             if (!report.url)
                 warning(`Stack ${service.stackName} has no HttpApiUrl, ServiceEndpoint or function URL output; url is empty.`);
         }
+        if (inputs.command === 'deploy' && report.url)
+            await phases.time('url check', () => checkUrl(report));
         setOutputs(report);
     }
     catch (error) {
@@ -67649,6 +67699,25 @@ async function run() {
         if (report.service)
             await writeSummary(report).catch(error => warning(`Job summary not written: ${String(error)}`));
     }
+}
+/**
+ * A deploy is only done when its URL answers. A URL that does not is a warning rather than a failure:
+ * the stack is deployed either way, and a private API may not be reachable from the runner.
+ */
+async function checkUrl(report) {
+    const url = report.url;
+    // A rehearsal against LocalStack or moto reports an AWS URL that nothing serves.
+    if (process.env.AWS_ENDPOINT_URL) {
+        report.answer = 'not checked (AWS_ENDPOINT_URL is set)';
+        info(`${url} not checked: AWS_ENDPOINT_URL is set, so this is a rehearsal.`);
+        return;
+    }
+    const check = await checkEndpoint(url);
+    report.answer = check.detail;
+    if (check.answered)
+        info(`${url} answers: ${check.detail}`);
+    else
+        warning(`Deployed, but ${url} does not answer (${check.detail}). Read the function's logs: serverless logs -f <function> --stage ${report.stage}.`);
 }
 function setOutputs(report) {
     setOutput('url', report.url ?? '');

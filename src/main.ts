@@ -4,6 +4,7 @@ import path from 'node:path'
 import { resolveCredentials } from './credentials.js'
 import { checkFramework, installNodeModules, prepareServerless } from './dependencies.js'
 import { diagnose } from './diagnosis.js'
+import { checkEndpoint } from './endpoint.js'
 import { UserError } from './errors.js'
 import { readInputs } from './inputs.js'
 import { PYTHON_MANIFEST_URL, setupPython } from './python.js'
@@ -55,13 +56,15 @@ export async function run(): Promise<void> {
     )
     report.pythonVersion = python.version
 
-    const serverless = await phases.time('npm', async () => {
-      await installNodeModules(service.dir)
-      return prepareServerless(service, {
-        requested: inputs.serverlessVersion,
-        cacheRoot: process.env.RUNNER_TOOL_CACHE || path.join(os.tmpdir(), 'tool-cache')
+    const serverless = await phases.time('npm', () =>
+      core.group('npm', async () => {
+        await installNodeModules(service.dir)
+        return prepareServerless(service, {
+          requested: inputs.serverlessVersion,
+          cacheRoot: process.env.RUNNER_TOOL_CACHE || path.join(os.tmpdir(), 'tool-cache')
+        })
       })
-    })
+    )
     report.serverlessVersion = serverless.version
 
     const result = await phases.time(`serverless ${inputs.command}`, () =>
@@ -94,6 +97,7 @@ export async function run(): Promise<void> {
           `Stack ${service.stackName} has no HttpApiUrl, ServiceEndpoint or function URL output; url is empty.`
         )
     }
+    if (inputs.command === 'deploy' && report.url) await phases.time('url check', () => checkUrl(report))
     setOutputs(report)
   } catch (error) {
     report.error = error instanceof Error ? error.message : String(error)
@@ -103,6 +107,27 @@ export async function run(): Promise<void> {
     if (report.service)
       await writeSummary(report).catch(error => core.warning(`Job summary not written: ${String(error)}`))
   }
+}
+
+/**
+ * A deploy is only done when its URL answers. A URL that does not is a warning rather than a failure:
+ * the stack is deployed either way, and a private API may not be reachable from the runner.
+ */
+async function checkUrl(report: Report): Promise<void> {
+  const url = report.url as string
+  // A rehearsal against LocalStack or moto reports an AWS URL that nothing serves.
+  if (process.env.AWS_ENDPOINT_URL) {
+    report.answer = 'not checked (AWS_ENDPOINT_URL is set)'
+    core.info(`${url} not checked: AWS_ENDPOINT_URL is set, so this is a rehearsal.`)
+    return
+  }
+  const check = await checkEndpoint(url)
+  report.answer = check.detail
+  if (check.answered) core.info(`${url} answers: ${check.detail}`)
+  else
+    core.warning(
+      `Deployed, but ${url} does not answer (${check.detail}). Read the function's logs: serverless logs -f <function> --stage ${report.stage}.`
+    )
 }
 
 function setOutputs(report: Report): void {

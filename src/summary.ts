@@ -12,6 +12,8 @@ export interface Report {
   region?: string
   stackName?: string
   url?: string
+  /** What the URL answered after a deploy. */
+  answer?: string
   accountId?: string
   pythonVersion?: string
   serverlessVersion?: string
@@ -41,6 +43,7 @@ export function summaryRows(report: Report): [string, string][] {
     ['Region', report.region],
     ['Stack', report.stackName],
     ['URL', report.url],
+    ['URL answers', report.answer],
     ['AWS account', report.accountId],
     ['Python', report.pythonVersion],
     ['Serverless', report.serverlessVersion]

@@ -64,6 +64,12 @@ describe('deploy, redeploy, info and remove through dist/index.js against moto',
       'aws-account-id': ''
     })
     expect(first.stdout).toContain('npm ci')
+    // moto serves no API Gateway: the URL check says why it did not run.
+    expect(first.stdout).toContain('not checked: AWS_ENDPOINT_URL is set')
+    expect(first.summary).toContain('not checked (AWS_ENDPOINT_URL is set)')
+    // moto serves no API Gateway: the URL check says why it did not run.
+    expect(first.stdout).toContain('not checked: AWS_ENDPOINT_URL is set')
+    expect(first.summary).toContain('not checked (AWS_ENDPOINT_URL is set)')
     expect(first.stdout).toContain('::group::serverless deploy --stage test --region eu-west-1')
     for (const field of [
       'fixture-api',
