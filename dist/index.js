@@ -65939,6 +65939,9 @@ function hasAmbientCredentials(env) {
         return true;
     if (env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI || env.AWS_CONTAINER_CREDENTIALS_FULL_URI)
         return true;
+    // A self-hosted runner on EC2 may have an instance role, which only a network call would reveal.
+    if (env.RUNNER_ENVIRONMENT === 'self-hosted' && env.AWS_EC2_METADATA_DISABLED !== 'true')
+        return true;
     const aws = external_node_path_default().join(env.HOME || external_node_os_default().homedir(), '.aws');
     return [
         env.AWS_SHARED_CREDENTIALS_FILE ?? external_node_path_default().join(aws, 'credentials'),

@@ -62,6 +62,8 @@ function hasAmbientCredentials(env: NodeJS.ProcessEnv): boolean {
   if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) return true
   if (env.AWS_PROFILE || env.AWS_WEB_IDENTITY_TOKEN_FILE) return true
   if (env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI || env.AWS_CONTAINER_CREDENTIALS_FULL_URI) return true
+  // A self-hosted runner on EC2 may have an instance role, which only a network call would reveal.
+  if (env.RUNNER_ENVIRONMENT === 'self-hosted' && env.AWS_EC2_METADATA_DISABLED !== 'true') return true
   const aws = path.join(env.HOME || os.homedir(), '.aws')
   return [
     env.AWS_SHARED_CREDENTIALS_FILE ?? path.join(aws, 'credentials'),

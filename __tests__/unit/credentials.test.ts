@@ -87,6 +87,19 @@ describe('without role-to-assume', () => {
     expect(result).toEqual({ env: {} })
   })
 
+  it('leaves a self-hosted runner to its instance role', async () => {
+    const env = { HOME: oidcEnv.HOME, RUNNER_ENVIRONMENT: 'self-hosted' }
+    await expect(
+      resolveCredentials({ ...settings, roleToAssume: undefined }, 'eu-west-1', env)
+    ).resolves.toEqual({ env: {} })
+    await expect(
+      resolveCredentials({ ...settings, roleToAssume: undefined }, 'eu-west-1', {
+        ...env,
+        AWS_EC2_METADATA_DISABLED: 'true'
+      })
+    ).rejects.toThrow(/^No AWS credentials/)
+  })
+
   it('stops with one line when there are no credentials at all, before any network call', async () => {
     const { deps, sent } = fakeSts([])
     const run = resolveCredentials(
