@@ -9,7 +9,7 @@ export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..
 export const TEMPLATES_SRC = join(REPO_ROOT, 'template', 'src')
 export const TEMPLATE_ID = 'fastapi-lambda'
 export const TEMPLATE_DIR = join(TEMPLATES_SRC, TEMPLATE_ID)
-export const SCHEMAS_DIR = join(REPO_ROOT, 'schemas', 'devcontainers')
+export const SCHEMAS_DIR = join(REPO_ROOT, '__tests__', 'schemas', 'devcontainers')
 
 /** The placeholder syntax the devcontainers CLI replaces (containerTemplatesOCI.ts: replaceTemplatedValues). */
 export const TEMPLATE_OPTION_PATTERN = /\$\{templateOption:\s*(\w+?)\s*\}/g
