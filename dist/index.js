@@ -66302,7 +66302,14 @@ function readInputs(get = name => getInput(name)) {
     if (!['true', 'false'].includes(exportText.toLowerCase())) {
         throw bad('export-credentials', exportText, 'use true or false.');
     }
-    const args = text('args') ?? '';
+    const argsText = text('args') ?? '';
+    const args = splitArgs(argsText);
+    // The action passes --stage and --region itself, and reads the stack of the stage it passed.
+    const owned = args.find(arg => /^(--stage|-s|--region|-r)(=|$)/.test(arg));
+    if (owned) {
+        const input = /stage|^-s/.test(owned) ? 'stage' : 'aws-region';
+        throw bad('args', argsText, `set the ${input} input instead of passing ${owned.split('=')[0]} in args.`);
+    }
     return {
         command: command,
         workingDirectory: text('working-directory') ?? '.',
@@ -66310,7 +66317,7 @@ function readInputs(get = name => getInput(name)) {
         awsRegion,
         pythonVersion,
         serverlessVersion,
-        args: splitArgs(args),
+        args,
         roleToAssume,
         audience: text('audience') ?? 'sts.amazonaws.com',
         roleSessionName: text('role-session-name'),
@@ -67630,6 +67637,9 @@ async function run() {
     const phases = new Phases();
     const report = { command: 'deploy', phases: phases.list };
     try {
+        if (process.platform === 'win32') {
+            throw new UserError('This action runs on Linux and macOS runners (Lambda builds its Python packages for Linux). Set runs-on: ubuntu-latest.');
+        }
         const inputs = readInputs();
         report.command = inputs.command;
         const service = readService(inputs.workingDirectory, {

@@ -90,7 +90,14 @@ export function readInputs(get: Getter = name => core.getInput(name)): Inputs {
     throw bad('export-credentials', exportText, 'use true or false.')
   }
 
-  const args = text('args') ?? ''
+  const argsText = text('args') ?? ''
+  const args = splitArgs(argsText)
+  // The action passes --stage and --region itself, and reads the stack of the stage it passed.
+  const owned = args.find(arg => /^(--stage|-s|--region|-r)(=|$)/.test(arg))
+  if (owned) {
+    const input = /stage|^-s/.test(owned) ? 'stage' : 'aws-region'
+    throw bad('args', argsText, `set the ${input} input instead of passing ${owned.split('=')[0]} in args.`)
+  }
   return {
     command: command as Command,
     workingDirectory: text('working-directory') ?? '.',
@@ -98,7 +105,7 @@ export function readInputs(get: Getter = name => core.getInput(name)): Inputs {
     awsRegion,
     pythonVersion,
     serverlessVersion,
-    args: splitArgs(args),
+    args,
     roleToAssume,
     audience: text('audience') ?? 'sts.amazonaws.com',
     roleSessionName: text('role-session-name'),

@@ -17,6 +17,11 @@ export async function run(): Promise<void> {
   const phases = new Phases()
   const report: Report = { command: 'deploy', phases: phases.list }
   try {
+    if (process.platform === 'win32') {
+      throw new UserError(
+        'This action runs on Linux and macOS runners (Lambda builds its Python packages for Linux). Set runs-on: ubuntu-latest.'
+      )
+    }
     const inputs = readInputs()
     report.command = inputs.command
     const service = readService(inputs.workingDirectory, {

@@ -70,6 +70,12 @@ const cases: [string, Record<string, string>, Record<string, string>, RegExp][] 
     { 'role-duration-seconds': '60' },
     { 'serverless.yml': GOOD_YML },
     /Input 'role-duration-seconds' is '60': .*900 to 43200/
+  ],
+  [
+    'args that set the stage',
+    { args: '--stage prod --verbose' },
+    { 'serverless.yml': GOOD_YML },
+    /Input 'args' is '--stage prod --verbose': set the stage input instead of passing --stage in args/
   ]
 ]
 

@@ -83,7 +83,10 @@ describe('readInputs', () => {
     ['role-duration-seconds', '899', /900 to 43200/],
     ['role-duration-seconds', '43201', /900 to 43200/],
     ['role-duration-seconds', '1h', /900 to 43200/],
-    ['export-credentials', 'yes', /use true or false/]
+    ['export-credentials', 'yes', /use true or false/],
+    ['args', '--verbose --stage prod', /set the stage input instead of passing --stage in args/],
+    ['args', '-r=eu-west-1', /set the aws-region input instead of passing -r in args/],
+    ['args', '--param "a', /close the " quote/]
   ]
 
   it.each(invalid)("rejects %s '%s', naming the input, the value and a fix", (name, value, fix) => {
