@@ -65976,13 +65976,8 @@ async function resolveCredentials(settings, region, env = process.env, deps = de
     }
     if (!env.ACTIONS_ID_TOKEN_REQUEST_URL || !env.ACTIONS_ID_TOKEN_REQUEST_TOKEN)
         throw new UserError(missingIdTokenPermission());
-    const retry = () => ({
-        ...RETRY,
-        ...deps.retry,
-        retryable: transientReason,
-        log: (m) => info(m)
-    });
-    const token = await withRetry('Getting the GitHub OIDC token', () => deps.getIDToken(settings.audience), retry());
+    const retry = { ...RETRY, ...deps.retry, retryable: transientReason, log: (m) => info(m) };
+    const token = await withRetry('Getting the GitHub OIDC token', () => deps.getIDToken(settings.audience), retry);
     setSecret(token);
     const claims = tokenClaims(token);
     const sts = deps.sts(region);
@@ -65993,7 +65988,7 @@ async function resolveCredentials(settings, region, env = process.env, deps = de
             RoleSessionName: settings.roleSessionName ?? sessionName(env.GITHUB_REPOSITORY, env.GITHUB_RUN_ID),
             WebIdentityToken: token,
             DurationSeconds: settings.roleDurationSeconds
-        })), retry());
+        })), retry);
         const c = assumed.Credentials;
         if (!c?.AccessKeyId || !c.SecretAccessKey)
             throw new Error('STS returned no credentials');
@@ -66026,7 +66021,7 @@ async function resolveCredentials(settings, region, env = process.env, deps = de
     const identity = deps.sts(region, credentials);
     let accountId;
     try {
-        const who = await withRetry('sts:GetCallerIdentity', () => identity.send(new dist_cjs/* GetCallerIdentityCommand */.zI({})), retry());
+        const who = await withRetry('sts:GetCallerIdentity', () => identity.send(new dist_cjs/* GetCallerIdentityCommand */.zI({})), retry);
         accountId = who.Account;
     }
     finally {
@@ -66298,6 +66293,10 @@ function readInputs(get = name => getInput(name)) {
     if (!/^\d+$/.test(durationText) || roleDurationSeconds < 900 || roleDurationSeconds > 43200) {
         throw bad('role-duration-seconds', durationText, 'use a whole number of seconds from 900 to 43200 (default 3600).');
     }
+    const roleSessionName = text('role-session-name');
+    if (roleSessionName !== undefined && !/^[\w+=,.@-]{2,64}$/.test(roleSessionName)) {
+        throw bad('role-session-name', roleSessionName, 'STS takes 2 to 64 characters of letters, digits and +=,.@_- (or leave it empty for one derived from the repository and run).');
+    }
     const exportText = text('export-credentials') ?? 'false';
     if (!['true', 'false'].includes(exportText.toLowerCase())) {
         throw bad('export-credentials', exportText, 'use true or false.');
@@ -66320,7 +66319,7 @@ function readInputs(get = name => getInput(name)) {
         args,
         roleToAssume,
         audience: text('audience') ?? 'sts.amazonaws.com',
-        roleSessionName: text('role-session-name'),
+        roleSessionName,
         roleDurationSeconds,
         exportCredentials: exportText.toLowerCase() === 'true'
     };
@@ -67714,8 +67713,8 @@ async function run() {
     }
 }
 /**
- * A deploy is only done when its URL answers. A URL that does not is a warning rather than a failure:
- * the stack is deployed either way, and a private API may not be reachable from the runner.
+ * Says whether the deployed URL answers. One that does not is a warning rather than a failure: the
+ * stack is deployed either way, and a private API may not be reachable from the runner.
  */
 async function checkUrl(report) {
     const url = report.url;

@@ -72,7 +72,7 @@ function hasAmbientCredentials(env: NodeJS.ProcessEnv): boolean {
 }
 
 function errorName(error: unknown): string {
-  return (error as { name?: string; Code?: string })?.name ?? ''
+  return (error as { name?: string })?.name ?? ''
 }
 
 /** Throttling, 5xx and dropped connections are worth another try; refusals and bad input are not. */
@@ -122,16 +122,11 @@ export async function resolveCredentials(
   if (!env.ACTIONS_ID_TOKEN_REQUEST_URL || !env.ACTIONS_ID_TOKEN_REQUEST_TOKEN)
     throw new UserError(missingIdTokenPermission())
 
-  const retry = () => ({
-    ...RETRY,
-    ...deps.retry,
-    retryable: transientReason,
-    log: (m: string) => core.info(m)
-  })
+  const retry = { ...RETRY, ...deps.retry, retryable: transientReason, log: (m: string) => core.info(m) }
   const token = await withRetry(
     'Getting the GitHub OIDC token',
     () => deps.getIDToken(settings.audience),
-    retry()
+    retry
   )
   core.setSecret(token)
   const claims = tokenClaims(token)
@@ -151,7 +146,7 @@ export async function resolveCredentials(
             DurationSeconds: settings.roleDurationSeconds
           })
         ),
-      retry()
+      retry
     )
     const c = assumed.Credentials
     if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error('STS returned no credentials')
@@ -187,7 +182,7 @@ export async function resolveCredentials(
     const who = await withRetry(
       'sts:GetCallerIdentity',
       () => identity.send(new GetCallerIdentityCommand({})),
-      retry()
+      retry
     )
     accountId = who.Account
   } finally {

@@ -85,6 +85,15 @@ export function readInputs(get: Getter = name => core.getInput(name)): Inputs {
     )
   }
 
+  const roleSessionName = text('role-session-name')
+  if (roleSessionName !== undefined && !/^[\w+=,.@-]{2,64}$/.test(roleSessionName)) {
+    throw bad(
+      'role-session-name',
+      roleSessionName,
+      'STS takes 2 to 64 characters of letters, digits and +=,.@_- (or leave it empty for one derived from the repository and run).'
+    )
+  }
+
   const exportText = text('export-credentials') ?? 'false'
   if (!['true', 'false'].includes(exportText.toLowerCase())) {
     throw bad('export-credentials', exportText, 'use true or false.')
@@ -108,7 +117,7 @@ export function readInputs(get: Getter = name => core.getInput(name)): Inputs {
     args,
     roleToAssume,
     audience: text('audience') ?? 'sts.amazonaws.com',
-    roleSessionName: text('role-session-name'),
+    roleSessionName,
     roleDurationSeconds,
     exportCredentials: exportText.toLowerCase() === 'true'
   }

@@ -115,8 +115,8 @@ export async function run(): Promise<void> {
 }
 
 /**
- * A deploy is only done when its URL answers. A URL that does not is a warning rather than a failure:
- * the stack is deployed either way, and a private API may not be reachable from the runner.
+ * Says whether the deployed URL answers. One that does not is a warning rather than a failure: the
+ * stack is deployed either way, and a private API may not be reachable from the runner.
  */
 async function checkUrl(report: Report): Promise<void> {
   const url = report.url as string

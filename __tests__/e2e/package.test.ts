@@ -76,4 +76,26 @@ describe('package a service that brings no package.json, with no AWS credentials
       /Using serverless-localstack@[\d.]+, serverless-python-requirements@[\d.]+, serverless@3\.\d+\.\d+ from /
     )
   })
+
+  it('runs the requested serverless-version and passes args through to serverless', async () => {
+    const pinned = await runAction({
+      inputs: {
+        command: 'package',
+        'working-directory': service,
+        stage: 'prod',
+        'aws-region': 'us-east-1',
+        'serverless-version': '3.39.0',
+        args: '--verbose'
+      },
+      env: localPipIndexEnv(),
+      home: run.home
+    })
+    if (pinned.exitCode !== 0) console.log(pinned.stdout.slice(-4000))
+    expect(pinned.exitCode).toBe(0)
+    expect(pinned.outputs['serverless-version']).toBe('3.39.0')
+    expect(pinned.stdout).toMatch(/npm install --prefix .* serverless@3\.39\.0/)
+    expect(pinned.stdout).toMatch(
+      /\[command\]\S+\/serverless package --stage prod --region us-east-1 --verbose\n/
+    )
+  })
 })

@@ -65,7 +65,7 @@ describe('the action packages a project applied from the devcontainer template',
       expect(errors).toHaveLength(1)
       expect(errors[0]).toMatch(/pip could not install mangum from the service's requirements\.txt/)
     }
-    expect(first.outputs.service ?? 'fastapi-lambda').toBe('fastapi-lambda')
+    expect(first.summary).toContain('<td>Service</td><td>fastapi-lambda</td>')
   })
 
   it('packages it with its own serverless and plugins once what pip can resolve is all it needs', async () => {

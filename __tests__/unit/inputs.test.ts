@@ -84,6 +84,8 @@ describe('readInputs', () => {
     ['role-duration-seconds', '43201', /900 to 43200/],
     ['role-duration-seconds', '1h', /900 to 43200/],
     ['export-credentials', 'yes', /use true or false/],
+    ['role-session-name', 'deploy from ci', /2 to 64 characters/],
+    ['role-session-name', 'x', /2 to 64 characters/],
     ['args', '--verbose --stage prod', /set the stage input instead of passing --stage in args/],
     ['args', '-r=eu-west-1', /set the aws-region input instead of passing -r in args/],
     ['args', '--param "a', /close the " quote/]
