@@ -5388,7 +5388,7 @@ __webpack_unused_export__ = ChangeSetType;
 __webpack_unused_export__ = ChangeSource;
 __webpack_unused_export__ = ChangeType;
 __webpack_unused_export__ = CloudFormation;
-exports.m1N = CloudFormationClient;
+exports.CloudFormationClient = CloudFormationClient;
 __webpack_unused_export__ = CloudFormationServiceException;
 __webpack_unused_export__ = CloudFormationServiceException$;
 __webpack_unused_export__ = ConcurrencyMode;
@@ -5440,7 +5440,7 @@ __webpack_unused_export__ = DeleteGeneratedTemplate$;
 __webpack_unused_export__ = DeleteGeneratedTemplateCommand;
 __webpack_unused_export__ = DeleteGeneratedTemplateInput$;
 __webpack_unused_export__ = DeleteStack$;
-__webpack_unused_export__ = DeleteStackCommand;
+exports.DeleteStackCommand = DeleteStackCommand;
 __webpack_unused_export__ = DeleteStackInput$;
 __webpack_unused_export__ = DeleteStackInstances$;
 __webpack_unused_export__ = DeleteStackInstancesCommand;
@@ -5497,7 +5497,7 @@ __webpack_unused_export__ = DescribeStackDriftDetectionStatusCommand;
 __webpack_unused_export__ = DescribeStackDriftDetectionStatusInput$;
 __webpack_unused_export__ = DescribeStackDriftDetectionStatusOutput$;
 __webpack_unused_export__ = DescribeStackEvents$;
-__webpack_unused_export__ = DescribeStackEventsCommand;
+exports.Ie9 = DescribeStackEventsCommand;
 __webpack_unused_export__ = DescribeStackEventsInput$;
 __webpack_unused_export__ = DescribeStackEventsOutput$;
 __webpack_unused_export__ = DescribeStackInstance$;
@@ -62829,7 +62829,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9273);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(200);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -62838,7 +62838,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9273:
+/***/ 200:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -62871,7 +62871,7 @@ function utils_toCommandValue(input) {
  * @returns The command properties to send with the actual annotation command
  * See IssueCommandProperties: https://github.com/actions/runner/blob/main/src/Runner.Worker/ActionCommandManager.cs#L646
  */
-function utils_toCommandProperties(annotationProperties) {
+function toCommandProperties(annotationProperties) {
     if (!Object.keys(annotationProperties).length) {
         return {};
     }
@@ -65660,7 +65660,7 @@ function setCommandEcho(enabled) {
  */
 function setFailed(message) {
     process.exitCode = ExitCode.Failure;
-    error(message);
+    core_error(message);
 }
 //-----------------------------------------------------------------------
 // Logging Commands
@@ -65683,8 +65683,8 @@ function debug(message) {
  * @param message error issue message. Errors will be converted to string via toString()
  * @param properties optional properties to add to the annotation.
  */
-function error(message, properties = {}) {
-    command_issueCommand('error', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+function core_error(message, properties = {}) {
+    command_issueCommand('error', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Adds a warning issue
@@ -65692,7 +65692,7 @@ function error(message, properties = {}) {
  * @param properties optional properties to add to the annotation.
  */
 function warning(message, properties = {}) {
-    command_issueCommand('warning', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    command_issueCommand('warning', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Adds a notice issue
@@ -65700,7 +65700,7 @@ function warning(message, properties = {}) {
  * @param properties optional properties to add to the annotation.
  */
 function notice(message, properties = {}) {
-    issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    command_issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Writes info to log with console.log.
@@ -65794,50 +65794,438 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __nccwpck_require__(8161);
-var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
+;// CONCATENATED MODULE: ./src/serverless.ts
+
+
+/** How much of serverless' output is kept for diagnosis; the log has all of it. */
+const KEEP = 256 * 1024;
+/**
+ * Options every Serverless v3 command takes (lib/cli/commands-schema/common-options). Serverless v3
+ * rejects options a command does not know ("Detected unrecognized CLI options"), so the runs the
+ * action adds (print, the package step of a deploy) get only these from `args`; the command the user
+ * asked for gets all of them.
+ */
+const COMMON_OPTIONS = new Set(['param', 'app', 'org', 'use-local-credentials', 'verbose', 'debug']);
+/** Options of the commands the action adds, beyond the common ones. */
+const EXTRA_OPTIONS = {
+    package: new Set(['minify-template']),
+    print: new Set()
+};
+/** Flags that take no value (the commands schema's `type: 'boolean'`). */
+const BOOLEAN_OPTIONS = new Set([
+    'verbose',
+    'use-local-credentials',
+    'conceal',
+    'force',
+    'aws-s3-accelerate',
+    'enforce-hash-update',
+    'minify-template'
+]);
+/** `args` grouped into options with their values: `['--param', 'a=b']`, `['--verbose']`. */
+function optionGroups(args) {
+    const groups = [];
+    for (let i = 0; i < args.length; i++) {
+        const word = args[i];
+        const name = word.replace(/^-+/, '').split('=')[0];
+        if (word.startsWith('-') && !word.includes('=') && !BOOLEAN_OPTIONS.has(name)) {
+            const next = args[i + 1];
+            if (next !== undefined && !next.startsWith('-')) {
+                groups.push([word, next]);
+                i++;
+                continue;
+            }
+        }
+        groups.push([word]);
+    }
+    return groups;
+}
+/** The part of `args` a command the action adds to the user's takes. */
+function forwardedArgs(command, args) {
+    return optionGroups(args)
+        .filter(group => {
+        const name = group[0].replace(/^-+/, '').split('=')[0];
+        return group[0].startsWith('-') && (COMMON_OPTIONS.has(name) || EXTRA_OPTIONS[command].has(name));
+    })
+        .flat();
+}
+function serverlessArgs(run) {
+    return [
+        ...run.command,
+        ...(run.stage ? ['--stage', run.stage] : []),
+        ...(run.region ? ['--region', run.region] : []),
+        ...run.args
+    ];
+}
+/** Variables that carry the runner's own tokens: no child process needs them. */
+const RUNNER_SECRETS = /^(ACTIONS_ID_TOKEN_REQUEST_(URL|TOKEN)|ACTIONS_RUNTIME_TOKEN|ACTIONS_RUNTIME_URL|ACTIONS_RESULTS_URL|ACTIONS_CACHE_URL|INPUT_.*)$/;
+/** Every way Serverless v3 could pick credentials other than AWS_ACCESS_KEY_ID & co. (provider.js getCredentials). */
+const OTHER_CREDENTIALS = /^(AWS_PROFILE|AWS_DEFAULT_PROFILE|AWS_(?!SESSION_TOKEN$|ACCESS_KEY_ID$|SECRET_ACCESS_KEY$)[A-Z0-9_]+_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|PROFILE))$/;
+/** AWS credentials in any form, for processes that need none (npm). */
+const AWS_CREDENTIALS = /^AWS_(.+_)?(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|PROFILE|SECURITY_TOKEN)$|^AWS_DEFAULT_PROFILE$/;
+/**
+ * The environment of a child process: the action's own, without the runner's tokens and the inputs
+ * (github-token among them); with no AWS credentials for npm; with no competing credentials for a
+ * serverless that must deploy with the assumed role. The action's Node comes first on PATH, so
+ * serverless and its plugins run on the runner's node24 rather than whatever node the image has.
+ */
+function childEnv(options = {}, base = process.env) {
+    const env = {};
+    for (const [key, value] of Object.entries(base)) {
+        if (value === undefined || RUNNER_SECRETS.test(key))
+            continue;
+        if (options.onlyTheseCredentials && OTHER_CREDENTIALS.test(key))
+            continue;
+        if (options.noAwsCredentials && AWS_CREDENTIALS.test(key))
+            continue;
+        env[key] = value;
+    }
+    return {
+        ...env,
+        PATH: [external_node_path_default().dirname(process.execPath), env.PATH].filter(Boolean).join((external_node_path_default()).delimiter),
+        ...options.extra
+    };
+}
+/** What serverless itself needs on top: no prompts, telemetry or notifications. */
+function serverlessEnv(options = {}, base = process.env) {
+    const env = childEnv(options, base);
+    return {
+        ...env,
+        SLS_TELEMETRY_DISABLED: '1',
+        SLS_NOTIFICATIONS_MODE: 'off',
+        SLS_INTERACTIVE_SETUP_DISABLE: '1',
+        CI: env.CI ?? 'true'
+    };
+}
+async function runServerless(run) {
+    let output = '';
+    let stdout = '';
+    const keep = (chunk) => {
+        output = (output + chunk.toString()).slice(-KEEP);
+    };
+    const exitCode = await exec_exec(process.execPath, [run.entry, ...serverlessArgs(run)], {
+        cwd: run.cwd,
+        env: run.env,
+        ignoreReturnCode: true,
+        silent: run.silent,
+        listeners: {
+            stdout: chunk => {
+                keep(chunk);
+                if (run.silent)
+                    stdout += chunk.toString();
+            },
+            stderr: keep
+        }
+    });
+    return { exitCode, stdout, output };
+}
+/** The configuration Serverless resolved, every variable source and plugin resolver included. */
+async function printConfig(run) {
+    const result = await runServerless({ ...run, command: ['print', '--format', 'json'], silent: true });
+    if (result.exitCode !== 0)
+        return result;
+    // Serverless logs to stderr; a plugin that prints to stdout does so before the document.
+    const start = result.stdout.search(/^\{/m);
+    try {
+        return { ...result, config: JSON.parse(result.stdout.slice(start)) };
+    }
+    catch {
+        return { ...result, exitCode: 1, output: `${result.output}\nserverless print gave no JSON document` };
+    }
+}
+
+;// CONCATENATED MODULE: ./src/context.ts
+
+
+/** Outputs, written as soon as each is known, so that `if: failure()` steps can use them. */
+const OUTPUT_FIELDS = [
+    ['service', 'service'],
+    ['stage', 'stage'],
+    ['region', 'region'],
+    ['stack-name', 'stackName'],
+    ['url', 'url'],
+    ['python-version', 'pythonVersion'],
+    ['serverless-version', 'serverlessVersion'],
+    ['aws-account-id', 'accountId']
+];
+const written = new Map();
+/** Writes the outputs that changed since the last call; one never known stays unset, which reads as empty. */
+function publishOutputs(report) {
+    for (const [name, field] of OUTPUT_FIELDS) {
+        const value = report[field];
+        if (typeof value !== 'string' || written.get(name) === value)
+            continue;
+        written.set(name, value);
+        setOutput(name, value);
+    }
+}
+/** Records the identity in the report and publishes it. */
+function learnIdentity(ctx, identity) {
+    const report = ctx.report;
+    if (identity.service)
+        report.service = identity.service;
+    if (identity.stage)
+        report.stage = identity.stage;
+    if (identity.region)
+        report.region = identity.region;
+    if (identity.stackName)
+        report.stackName = identity.stackName;
+    publishOutputs(report);
+}
+/** npm and the other package managers: no AWS credentials at all, no runner tokens. */
+function nodeEnv() {
+    return childEnv({ noAwsCredentials: true });
+}
+/** serverless: the run's credentials and, with role-to-assume, no other source of them. */
+function frameworkEnv(ctx) {
+    return serverlessEnv({
+        extra: ctx.credentials?.env ?? {},
+        onlyTheseCredentials: ctx.credentials?.exclusive ?? false
+    });
+}
+
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-sts/dist-cjs/index.js
 var dist_cjs = __nccwpck_require__(1695);
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./src/diagnosis.ts
-/**
- * Turns the failure at the end of serverless' output into one line that says what to fix. The full
- * output is already in the log group; this is what the error annotation says.
- */
-function diagnose(output, command, stackName) {
-    const pip = /No matching distribution found for ([^\s]+)/.exec(output) ??
-        /Could not find a version that satisfies the requirement ([^\s]+)/.exec(output);
-    if (pip) {
-        const line = output
-            .split('\n')
-            .find(l => l.includes(pip[0]))
-            ?.trim() ?? pip[0];
-        const name = pip[1].split(/[<>=!~;[\s]/)[0];
-        return `pip could not install ${name} from the service's requirements.txt (${line}). Check its name and version, and that the package index this runner uses has it.`;
+
+
+
+const BOOTSTRAP = 'iam/github-deploy-role.yml in this action’s repository';
+/** Serverless' own error: every line of its `Error:` block, up to a stack trace or the end. */
+function serverlessError(output) {
+    const lines = output.replace(/\r/g, '').split('\n');
+    const start = lines.map(line => line.trim()).lastIndexOf('Error:');
+    if (start < 0)
+        return undefined;
+    const kept = [];
+    for (const line of lines.slice(start + 1)) {
+        if (/^\s+at .+\(.+\)$|^\s+at \//.test(line))
+            break;
+        if (/^(Environment|Docs|Support|Bugs): /.test(line))
+            break;
+        kept.push(line);
     }
-    if (/AWS provider credentials not found|Could not load credentials from any providers|Missing credentials in config/.test(output)) {
-        return `No AWS credentials reached serverless ${command}. Set role-to-assume (with permissions: id-token: write), or configure credentials in an earlier step.`;
+    const text = kept.join('\n').trim();
+    return text || undefined;
+}
+/** The line of a dotted property path (`provider.environment.URL`) in a YAML file. */
+function lineOf(file, address) {
+    if (!(0,external_node_fs_.existsSync)(file) || !/\.ya?ml$/.test(file))
+        return undefined;
+    const counter = new dist.LineCounter();
+    const doc = dist.parseDocument((0,external_node_fs_.readFileSync)(file, 'utf8'), { lineCounter: counter, uniqueKeys: false });
+    const keys = address.split('.');
+    // The deepest part of the path the file has: a variable may be nested under a key written elsewhere.
+    for (let depth = keys.length; depth > 0; depth--) {
+        const node = doc.getIn(keys.slice(0, depth), true);
+        if (node?.range)
+            return counter.linePos(node.range[0]).line;
     }
-    if (/ExpiredToken|security token included in the request is expired/i.test(output)) {
-        return `The AWS credentials expired during serverless ${command}. Raise role-duration-seconds, or make the job shorter.`;
+    return undefined;
+}
+/** The requirements file and line that ask for a package, following `-r` includes. */
+function requirementLine(dir, name, file = 'requirements.txt', seen = new Set()) {
+    const full = external_node_path_default().join(dir, file);
+    if (seen.has(full) || !(0,external_node_fs_.existsSync)(full))
+        return undefined;
+    seen.add(full);
+    const wanted = normalise(name);
+    const lines = (0,external_node_fs_.readFileSync)(full, 'utf8').split('\n');
+    for (let i = 0; i < lines.length; i++) {
+        const text = lines[i].trim();
+        const include = /^-r\s+(\S+)|^--requirement[=\s]+(\S+)/.exec(text);
+        if (include) {
+            const found = requirementLine(external_node_path_default().dirname(full), name, include[1] ?? include[2], seen);
+            if (found)
+                return found;
+            continue;
+        }
+        const requirement = /^([A-Za-z0-9][A-Za-z0-9._-]*)/.exec(text);
+        if (requirement && normalise(requirement[1]) === wanted)
+            return { file: full, line: i + 1, text };
     }
-    if (command === 'remove' && /does not exist/.test(output)) {
-        return `Stack ${stackName} does not exist, so there is nothing to remove. Check stage and aws-region.`;
+    return undefined;
+}
+function normalise(name) {
+    return name.toLowerCase().replace(/[-_.]+/g, '-');
+}
+const RULES = [
+    {
+        id: 'pip-no-distribution',
+        title: 'pip found no matching package',
+        symptom: 'ERROR: No matching distribution found for <package>',
+        match: /(?:No matching distribution found for|Could not find a version that satisfies the requirement) ([^\s(]+)/,
+        explain: (match, context, output) => {
+            const spec = match[1];
+            const name = spec.split(/[<>=!~;[\s]/)[0];
+            const version = spec.slice(name.length).replace(/^\[[^\]]*\]/, '') || '(any version)';
+            const available = /\(from versions: ([^)]*)\)/.exec(output)?.[1];
+            const where = context.dir ? requirementLine(context.dir, name) : undefined;
+            const target = context.platform
+                ? `${context.platform}, CPython ${context.pythonVersion ?? ''}`.trim()
+                : `Python ${context.pythonVersion ?? ''}`.trim();
+            return {
+                message: [
+                    `pip could not install ${name} ${version} for ${target}`,
+                    where
+                        ? ` (${external_node_path_default().basename(where.file)} line ${where.line}: ${where.text})`
+                        : " (from the service's requirements)",
+                    available !== undefined
+                        ? `; the index has ${available === 'none' ? 'no version of it for that platform' : `versions ${available}`}`
+                        : '',
+                    `. Check the name and version, that the package index this runner uses has it, and that it publishes a wheel for ${target} (a pure-Python package may be an sdist).`
+                ].join(''),
+                annotation: where ? { file: where.file, startLine: where.line } : undefined
+            };
+        }
+    },
+    {
+        id: 'not-authorized',
+        title: 'The deploy role lacks a permission',
+        symptom: 'User: arn:aws:sts::…:assumed-role/… is not authorized to perform: <action> on resource: <arn>',
+        match: /is not authorized to perform: ([\w:*-]+) on resource: ("?)([^\s"]+)\2/,
+        explain: match => {
+            const [action, resource] = [match[1], match[3].replace(/[.,;]$/, '')];
+            const statement = { Effect: 'Allow', Action: action, Resource: resource };
+            return {
+                message: [
+                    `AWS refused ${action} on ${resource} to the credentials serverless deployed with. Add this statement to the deploy role's policy:`,
+                    JSON.stringify(statement, null, 2),
+                    `With ${BOOTSTRAP}, add it to the DeployPolicy resource's statements and update the bootstrap stack. If the permission is one the functions themselves need, grant it to them with provider.iam.role.statements and the template's ExtraFunctionActions and ExtraFunctionResources parameters instead: the functions' permissions boundary caps what their role can do.`
+                ].join('\n')
+            };
+        }
+    },
+    {
+        id: 'credentials-missing',
+        title: 'No AWS credentials reached serverless',
+        symptom: 'AWS provider credentials not found',
+        match: /AWS provider credentials not found|Could not load credentials from any providers|Missing credentials in config/,
+        explain: (_match, context) => ({
+            message: `No AWS credentials reached serverless ${context.command}. Set role-to-assume (with permissions: id-token: write), or configure credentials in an earlier step.`
+        })
+    },
+    {
+        id: 'credentials-expired',
+        title: 'The AWS credentials expired',
+        symptom: 'The security token included in the request is expired',
+        match: /ExpiredToken|security token included in the request is expired/i,
+        explain: (_match, context) => ({
+            message: `The AWS credentials expired during serverless ${context.command}. Raise role-duration-seconds, or make the job shorter.`
+        })
+    },
+    {
+        id: 'stack-busy',
+        title: 'Another deploy is updating the stack',
+        symptom: 'Stack:… is in UPDATE_IN_PROGRESS state and can not be updated',
+        match: /is in (\w+_IN_PROGRESS) state and can not be updated/,
+        explain: (match, context) => ({
+            message: `Stack ${context.stackName ?? ''} was ${match[1]}: another run deployed the same stage at the same time. Give the deploy job a concurrency group per stage (concurrency: { group: deploy-<stage>, cancel-in-progress: false }) and run again.`
+        })
+    },
+    {
+        id: 'stack-rollback-failed',
+        title: 'The stack is stuck in UPDATE_ROLLBACK_FAILED',
+        symptom: 'Stack … is in UPDATE_ROLLBACK_FAILED state and can not be updated',
+        match: /UPDATE_ROLLBACK_FAILED/,
+        explain: (_match, context) => ({
+            message: rollbackFailedAdvice(context.stackName ?? '<stack>', context.region)
+        })
+    },
+    {
+        id: 'plugin-missing',
+        title: 'A plugin is not installed',
+        symptom: 'Serverless plugin "<name>" not found',
+        match: /Serverless plugin "([^"]+)" not found/,
+        explain: match => ({
+            message: `serverless.yml names the plugin ${match[1]}, but it is not installed. Add it to the service's package.json (npm install --save-dev ${match[1]}) and commit the lockfile.`
+        })
+    },
+    {
+        id: 'variables',
+        title: 'A variable in serverless.yml cannot be resolved',
+        symptom: 'Cannot resolve variable at "<path>": Value not found at "env" source',
+        // The first variable named, even after the "errored with:" line that precedes the list.
+        match: /(?:Variables resolution errored[\s\S]*?)?Cannot resolve variable at "([^"]+)"|Variables resolution errored/,
+        explain: (match, context, output) => {
+            const line = match[1] && context.configFile ? lineOf(context.configFile, match[1]) : undefined;
+            const whole = serverlessError(output) ?? match[0];
+            return {
+                message: `${whole}\nServerless could not resolve the configuration${match[1] ? ` at ${match[1]}` : ''}: give the value it names (an environment variable in the workflow's env:, an SSM parameter or stack output in this account and region, a file in the repository).`,
+                annotation: context.configFile && line
+                    ? { file: context.configFile, startLine: line }
+                    : context.configFile
+                        ? { file: context.configFile }
+                        : undefined
+            };
+        }
+    },
+    {
+        id: 'docker-missing',
+        title: 'dockerizePip needs Docker',
+        symptom: 'Cannot connect to the Docker daemon',
+        match: /Cannot connect to the Docker daemon|spawn docker ENOENT|docker: (command )?not found/,
+        explain: () => ({
+            message: 'custom.pythonRequirements.dockerizePip runs pip in Docker, and Docker is not available on this runner. Remove dockerizePip: the action builds Lambda-compatible wheels without Docker (it asks pip for the Lambda platform).'
+        })
+    },
+    {
+        id: 'code-too-large',
+        title: 'The package is larger than Lambda takes',
+        symptom: 'Unzipped size must be smaller than 262144000 bytes',
+        match: /Unzipped size must be smaller than (\d+) bytes|RequestEntityTooLargeException/,
+        explain: () => ({
+            message: 'Lambda refused the package: unzipped, a function and its layers may hold 250 MB. Keep development tools out of requirements.txt, set custom.pythonRequirements.slim: true, exclude what Lambda does not run with package.patterns, or move large dependencies to a layer (layer: true).'
+        })
+    },
+    {
+        id: 'framework-version',
+        title: 'frameworkVersion does not match',
+        symptom: 'The Serverless version (3.x) does not satisfy the "frameworkVersion" (…) in serverless.yml',
+        match: /does not satisfy the "frameworkVersion" \(([^)]+)\)/,
+        explain: match => ({
+            message: `serverless.yml asks for frameworkVersion ${match[1]}. This action runs Serverless Framework v3: set frameworkVersion: '3', and pin serverless@3 in the service's package.json (or the serverless-version input).`
+        })
+    },
+    {
+        id: 'cloudformation-failed',
+        title: 'CloudFormation could not update the stack',
+        symptom: 'An error occurred: <Resource> - <reason>',
+        match: /An error occurred: (\w+) - ([^\n]+)/,
+        explain: (match, context) => ({
+            message: `CloudFormation failed on ${match[1]}: ${match[2].trim()} The stack ${context.stackName ?? ''} rolled back.`
+        })
     }
-    if (/ROLLBACK_COMPLETE|UPDATE_ROLLBACK_FAILED/.test(output)) {
-        return `Stack ${stackName} is stuck after a failed deploy. Read the stack's events in the CloudFormation console, fix the cause, then remove the stack (command: remove) and deploy again.`;
+];
+function rollbackFailedAdvice(stackName, region) {
+    return [
+        `Stack ${stackName} is UPDATE_ROLLBACK_FAILED: a failed update could not be rolled back, and CloudFormation will not change it until the rollback finishes. The previous version keeps serving.`,
+        `Fix what the stack's events name as the failed resource, then finish the rollback (skip only resources you have fixed by hand):`,
+        `  aws cloudformation continue-update-rollback --stack-name ${stackName}${region ? ` --region ${region}` : ''}`,
+        'and run the deploy again. Do not delete the stack: that deletes the deployed service.'
+    ].join('\n');
+}
+/** The first rule that explains the output, else Serverless' own error as it stands. */
+function diagnose(output, context) {
+    for (const rule of RULES) {
+        const match = rule.match.exec(output);
+        if (match)
+            return { title: rule.title, ...rule.explain(match, context, output) };
     }
-    const error = /Error:\s*\n+\s*(.+)/.exec(output);
-    return error ? error[1].trim() : undefined;
+    const error = serverlessError(output);
+    return error ? { title: `serverless ${context.command} failed`, message: error } : undefined;
 }
 const CLAIMS = ['sub', 'aud', 'repository', 'ref', 'environment', 'job_workflow_ref'];
 const ISSUER = 'token.actions.githubusercontent.com';
-const BOOTSTRAP = 'iam/github-deploy-role.yml in this action’s repository';
 function missingIdTokenPermission() {
     return [
         'role-to-assume is set, but GitHub gave this job no OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL is not set). Give the job (or the workflow) this permission:',
@@ -65847,26 +66235,45 @@ function missingIdTokenPermission() {
         'Runs from forked pull requests get no token at all: deploy from push or workflow_dispatch instead.'
     ].join('\n');
 }
+/**
+ * The `sub` patterns that admit this run, in the token's own form: `repo:OWNER/REPO:…` for older
+ * repositories, `repo:OWNER@OWNER_ID/REPO@REPO_ID:…` for those created or renamed since 15 July 2026.
+ */
+function subPatterns(claims) {
+    const sub = claims.sub ?? `repo:${claims.repository ?? 'OWNER/REPO'}:*`;
+    const prefix = /^(repo:[^:]+):/.exec(sub)?.[1] ?? `repo:${claims.repository ?? 'OWNER/REPO'}`;
+    return { exact: sub, repository: `${prefix}:*` };
+}
 function accessDenied(role, claims, message) {
     const shown = CLAIMS.filter(name => claims[name] !== undefined).map(name => `  ${name}: ${JSON.stringify(claims[name])}`);
     const audience = Array.isArray(claims.aud) ? claims.aud[0] : (claims.aud ?? 'sts.amazonaws.com');
+    const patterns = subPatterns(claims);
     const condition = {
-        StringEquals: { [`${ISSUER}:aud`]: audience },
-        StringLike: { [`${ISSUER}:sub`]: claims.sub ?? `repo:${claims.repository ?? 'OWNER/REPO'}:*` }
+        StringEquals: {
+            [`${ISSUER}:aud`]: audience,
+            // Keeps a re-created repository with a recycled name out, whatever the form of its sub.
+            ...(claims.repository_id ? { [`${ISSUER}:repository_id`]: claims.repository_id } : {}),
+            [`${ISSUER}:sub`]: patterns.exact
+        }
     };
+    const immutable = /^repo:[^/:]+@\d+\/[^:]+@\d+:/.test(patterns.exact);
     return [
         `AWS refused to let this run assume ${role} (${message}). Its trust policy does not admit this token, whose claims are:`,
         ...shown,
         `A trust policy statement (Principal: Federated: the ${ISSUER} provider, Action: sts:AssumeRoleWithWebIdentity) with this condition admits this run:`,
         JSON.stringify({ Condition: condition }, null, 2),
-        `Widen the sub pattern (for example repo:${claims.repository ?? 'OWNER/REPO'}:*) to admit every ref, or use ${BOOTSTRAP}.`
+        immutable
+            ? `This repository's tokens carry the immutable sub form (owner and repository IDs, used for repositories created or renamed since 15 July 2026): a trust policy written for repo:${claims.repository ?? 'OWNER/REPO'}:… never matches it. ${BOOTSTRAP} admits both forms (its GitHubOwnerId and GitHubRepositoryId parameters).`
+            : `Admit the exact sub of the branch or environment that deploys, as ${BOOTSTRAP} does; a pattern for every ref (${patterns.repository}) would also admit any branch anyone pushes.`
     ].join('\n');
 }
 function missingOidcProvider(role, message) {
     return [
         `The account of ${role} has no IAM OIDC identity provider for GitHub (${message}).`,
         `Create it once per account: ${BOOTSTRAP} creates the provider (https://${ISSUER}, audience sts.amazonaws.com) and a deploy role, with`,
-        '  aws cloudformation deploy --template-file iam/github-deploy-role.yml --stack-name github-deploy-role --capabilities CAPABILITY_NAMED_IAM --parameter-overrides GitHubRepository=OWNER/REPO ServiceName=SERVICE'
+        '  aws cloudformation deploy --template-file iam/github-deploy-role.yml --stack-name github-deploy-SERVICE-STAGE --capabilities CAPABILITY_NAMED_IAM \\',
+        '    --parameter-overrides GitHubRepository=OWNER/REPO GitHubOwnerId=OWNER_ID GitHubRepositoryId=REPO_ID ServiceName=SERVICE Stage=STAGE GitHubEnvironment=STAGE',
+        '(gh api repos/OWNER/REPO --jq ".owner.id, .id" prints the two IDs).'
     ].join('\n');
 }
 
@@ -65876,10 +66283,16 @@ function missingOidcProvider(role, message) {
  * and the fix, so main.ts prints it as it is instead of a stack trace.
  */
 class UserError extends Error {
+    annotation;
     name = 'UserError';
+    constructor(message, annotation = {}) {
+        super(message);
+        this.annotation = annotation;
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/retry.ts
+
 const realSleep = (ms) => new Promise(resolve => setTimeout(resolve, ms));
 /** Exponential backoff with full jitter, bounded in attempts and in total time; each retry is logged with its reason. */
 async function withRetry(what, work, options) {
@@ -65901,6 +66314,37 @@ async function withRetry(what, work, options) {
         }
     }
 }
+/** Throttling, 5xx and dropped connections are worth another try; refusals and bad input are not. */
+function transientReason(error) {
+    const e = error;
+    const name = e?.name ?? '';
+    if (/Throttl|RequestLimitExceeded|TooManyRequests|IDPCommunicationError|ServiceUnavailable|InternalFailure|SlowDown|RequestTimeout/.test(name))
+        return name;
+    const status = e?.$metadata?.httpStatusCode ?? e?.statusCode;
+    if (status && status >= 500)
+        return `HTTP ${status}`;
+    if (/ECONNRESET|ETIMEDOUT|ECONNREFUSED|EPIPE|EAI_AGAIN|socket hang up/.test(`${e?.code ?? ''} ${e?.message ?? ''}`))
+        return e?.code ?? 'connection reset';
+    // core.getIDToken wraps the token endpoint's failures in a plain Error naming the status code.
+    if (/Failed to get ID Token[\s\S]*(5\d\d|Error Code : 5)/.test(e?.message ?? ''))
+        return 'token endpoint error';
+    return undefined;
+}
+/**
+ * The policy for the action's own AWS calls (STS, CloudFormation, Logs): the SDK clients make one
+ * attempt each and this retries, so every retry is logged with its reason and bounded in attempts and
+ * time. AccessDenied and validation errors are not transient: they fail at once, not after minutes.
+ */
+const AWS_RETRY = { attempts: 5, maxElapsedMs: 60_000, baseDelayMs: 1000, maxDelayMs: 15_000 };
+/** One AWS call under AWS_RETRY. */
+function awsCall(what, work, deps = {}) {
+    return withRetry(what, work, {
+        ...AWS_RETRY,
+        retryable: transientReason,
+        log: message => info(message),
+        ...deps
+    });
+}
 
 ;// CONCATENATED MODULE: ./src/credentials.ts
 
@@ -65917,7 +66361,6 @@ const defaultDeps = {
     sts: (region, credentials) => new dist_cjs/* STSClient */.iM({ region, credentials, maxAttempts: 1 }),
     retry: {}
 };
-const RETRY = { attempts: 5, maxElapsedMs: 60_000, baseDelayMs: 1000, maxDelayMs: 15_000 };
 /** STS session names: 2-64 characters of [\w+=,.@-]. */
 function sessionName(repository, runId) {
     const raw = `GitHubActions-${repository ?? 'repository'}-${runId ?? 'run'}`;
@@ -65932,55 +66375,57 @@ function tokenClaims(token) {
         return {};
     }
 }
-function hasAmbientCredentials(env) {
+/** Where the SDK's default chain would find credentials, in its order; undefined when nowhere. */
+function ambientSource(env) {
     if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY)
-        return true;
-    if (env.AWS_PROFILE || env.AWS_WEB_IDENTITY_TOKEN_FILE)
-        return true;
+        return `the environment (AWS_ACCESS_KEY_ID${env.AWS_SESSION_TOKEN ? ' with AWS_SESSION_TOKEN' : ''})`;
+    if (env.AWS_PROFILE)
+        return `the profile ${env.AWS_PROFILE} (AWS_PROFILE)`;
+    if (env.AWS_WEB_IDENTITY_TOKEN_FILE)
+        return `a web identity token (AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN)`;
     if (env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI || env.AWS_CONTAINER_CREDENTIALS_FULL_URI)
-        return true;
-    // A self-hosted runner on EC2 may have an instance role, which only a network call would reveal.
-    if (env.RUNNER_ENVIRONMENT === 'self-hosted' && env.AWS_EC2_METADATA_DISABLED !== 'true')
-        return true;
+        return 'the container credentials endpoint';
     const aws = external_node_path_default().join(env.HOME || external_node_os_default().homedir(), '.aws');
-    return [
+    const files = [
         env.AWS_SHARED_CREDENTIALS_FILE ?? external_node_path_default().join(aws, 'credentials'),
         env.AWS_CONFIG_FILE ?? external_node_path_default().join(aws, 'config')
-    ].some(external_node_fs_.existsSync);
+    ].filter(file => (0,external_node_fs_.existsSync)(file));
+    if (files.length)
+        return `the default profile in ${files.join(' and ')}`;
+    // A self-hosted runner on EC2 may have an instance role, which only a network call would reveal.
+    if (env.RUNNER_ENVIRONMENT === 'self-hosted' && env.AWS_EC2_METADATA_DISABLED !== 'true')
+        return "the runner's instance role (EC2 instance metadata)";
+    return undefined;
 }
 function errorName(error) {
     return error?.name ?? '';
 }
-/** Throttling, 5xx and dropped connections are worth another try; refusals and bad input are not. */
-function transientReason(error) {
-    const e = error;
-    const name = errorName(error);
-    if (/Throttl|RequestLimitExceeded|TooManyRequests|IDPCommunicationError|ServiceUnavailable|InternalFailure/.test(name))
-        return name;
-    const status = e?.$metadata?.httpStatusCode ?? e?.statusCode;
-    if (status && status >= 500)
-        return `HTTP ${status}`;
-    if (/ECONNRESET|ETIMEDOUT|ECONNREFUSED|EPIPE|EAI_AGAIN|socket hang up/.test(`${e?.code ?? ''} ${e?.message ?? ''}`))
-        return e?.code ?? 'connection reset';
-    // core.getIDToken wraps the token endpoint's failures in a plain Error naming the status code.
-    if (/Failed to get ID Token[\s\S]*(5\d\d|Error Code : 5)/.test(e?.message ?? ''))
-        return 'token endpoint error';
-    return undefined;
+function message(error) {
+    return error instanceof Error ? error.message : String(error);
 }
-async function resolveCredentials(settings, region, env = process.env, deps = defaultDeps) {
+/**
+ * Credentials for the run: assumed with GitHub OIDC when role-to-assume is set, else the ones
+ * already in the environment. Either way, STS says whose they are before anything changes, and an
+ * account not in allowed-account-ids stops the run.
+ */
+async function resolveCredentials(settings, stsRegion, env = process.env, deps = defaultDeps) {
+    const retry = { ...AWS_RETRY, ...deps.retry, retryable: transientReason, log: (m) => info(m) };
     if (!settings.roleToAssume) {
-        if (!hasAmbientCredentials(env)) {
-            throw new UserError('No AWS credentials: set role-to-assume to a role this repository may assume with OIDC (and permissions: id-token: write), or configure credentials in an earlier step (for example aws-actions/configure-aws-credentials).');
+        const source = ambientSource(env);
+        if (!source) {
+            throw new UserError('No AWS credentials: set role-to-assume to a role this repository may assume with OIDC (and permissions: id-token: write), or configure credentials in an earlier step (for example aws-actions/configure-aws-credentials).', { title: 'No AWS credentials' });
         }
-        return { env: {} };
+        const accountId = await callerAccount(deps.sts(stsRegion), retry, source);
+        checkAllowed(settings.allowedAccountIds, accountId, source);
+        info(`Using the credentials from ${source}: account ${accountId}`);
+        return { env: {}, accountId, exclusive: false };
     }
     if (!env.ACTIONS_ID_TOKEN_REQUEST_URL || !env.ACTIONS_ID_TOKEN_REQUEST_TOKEN)
-        throw new UserError(missingIdTokenPermission());
-    const retry = { ...RETRY, ...deps.retry, retryable: transientReason, log: (m) => info(m) };
+        throw new UserError(missingIdTokenPermission(), { title: 'No OIDC token' });
     const token = await withRetry('Getting the GitHub OIDC token', () => deps.getIDToken(settings.audience), retry);
     setSecret(token);
     const claims = tokenClaims(token);
-    const sts = deps.sts(region);
+    const sts = deps.sts(stsRegion);
     let credentials;
     try {
         const assumed = await withRetry('sts:AssumeRoleWithWebIdentity', () => sts.send(new dist_cjs/* AssumeRoleWithWebIdentityCommand */.WH({
@@ -66000,13 +66445,17 @@ async function resolveCredentials(settings, region, env = process.env, deps = de
         };
     }
     catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
         if (errorName(error).startsWith('AccessDenied') ||
-            /not authorized to perform sts:AssumeRoleWithWebIdentity/i.test(message)) {
-            throw new UserError(accessDenied(settings.roleToAssume, claims, message));
+            /not authorized to perform sts:AssumeRoleWithWebIdentity/i.test(message(error))) {
+            throw new UserError(accessDenied(settings.roleToAssume, claims, message(error)), {
+                title: 'Role refused this run'
+            });
         }
-        if (errorName(error).startsWith('InvalidIdentityToken') && /OpenIDConnect provider/i.test(message)) {
-            throw new UserError(missingOidcProvider(settings.roleToAssume, message));
+        if (errorName(error).startsWith('InvalidIdentityToken') &&
+            /OpenIDConnect provider/i.test(message(error))) {
+            throw new UserError(missingOidcProvider(settings.roleToAssume, message(error)), {
+                title: 'No GitHub OIDC provider'
+            });
         }
         throw error;
     }
@@ -66018,35 +66467,50 @@ async function resolveCredentials(settings, region, env = process.env, deps = de
     setSecret(credentials.secretAccessKey);
     if (credentials.sessionToken)
         setSecret(credentials.sessionToken);
-    const identity = deps.sts(region, credentials);
-    let accountId;
-    try {
-        const who = await withRetry('sts:GetCallerIdentity', () => identity.send(new dist_cjs/* GetCallerIdentityCommand */.zI({})), retry);
-        accountId = who.Account;
-    }
-    finally {
-        identity.destroy();
-    }
-    info(`Assumed ${settings.roleToAssume} in account ${accountId ?? 'unknown'}`);
+    const source = `the role ${settings.roleToAssume}`;
+    const accountId = await callerAccount(deps.sts(stsRegion, credentials), retry, source);
+    checkAllowed(settings.allowedAccountIds, accountId, source);
+    info(`Assumed ${settings.roleToAssume} in account ${accountId}`);
     const variables = {
         AWS_ACCESS_KEY_ID: credentials.accessKeyId,
         AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-        ...(credentials.sessionToken ? { AWS_SESSION_TOKEN: credentials.sessionToken } : {}),
-        AWS_REGION: region,
-        AWS_DEFAULT_REGION: region
+        ...(credentials.sessionToken ? { AWS_SESSION_TOKEN: credentials.sessionToken } : {})
     };
-    if (settings.exportCredentials)
-        for (const [name, value] of Object.entries(variables))
-            exportVariable(name, value);
-    return { env: variables, credentials, accountId };
+    return { env: variables, credentials, accountId, exclusive: true };
+}
+async function callerAccount(sts, retry, source) {
+    try {
+        const who = await withRetry('sts:GetCallerIdentity', () => sts.send(new dist_cjs/* GetCallerIdentityCommand */.zI({})), retry);
+        if (!who.Account)
+            throw new Error('STS named no account');
+        return who.Account;
+    }
+    catch (error) {
+        if (/ExpiredToken|InvalidClientTokenId|SignatureDoesNotMatch|UnrecognizedClient|CredentialsProviderError|Could not load credentials/i.test(`${errorName(error)} ${message(error)}`)) {
+            throw new UserError(`The AWS credentials from ${source} do not work: ${message(error)}. They are missing, expired or revoked: refresh them in the step that sets them, or use role-to-assume for short-lived credentials made for each run.`, { title: 'AWS credentials do not work' });
+        }
+        throw error;
+    }
+    finally {
+        sts.destroy();
+    }
+}
+function checkAllowed(allowed, accountId, source) {
+    if (allowed.length && !allowed.includes(accountId)) {
+        throw new UserError(`Input 'allowed-account-ids' is '${allowed.join(',')}', but the credentials from ${source} belong to account ${accountId}. Nothing was deployed or deleted. Use a role in one of the allowed accounts, or add ${accountId} to allowed-account-ids.`, { title: 'Account not allowed' });
+    }
+}
+/**
+ * export-credentials: the assumed credentials, and the region Serverless deployed to, for the job's
+ * later steps (as aws-actions/configure-aws-credentials exports them). Written at the end of the run,
+ * so that no process the action starts sees them in its environment.
+ */
+function exportCredentials(result, region) {
+    const variables = { ...result.env, ...(region ? { AWS_REGION: region, AWS_DEFAULT_REGION: region } : {}) };
+    for (const [name, value] of Object.entries(variables))
+        exportVariable(name, value);
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: external "node:module"
-const external_node_module_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:module");
-// EXTERNAL MODULE: ./node_modules/semver/index.js
-var node_modules_semver = __nccwpck_require__(2088);
 ;// CONCATENATED MODULE: ./src/defaults.ts
 // The one place the versions the action and the devcontainer template agree on are written down.
 // __tests__/versions.test.ts fails when the template, action.yml or this file drift apart.
@@ -66058,13 +66522,38 @@ const DEFAULT_PYTHON_VERSION = '3.11';
 const LAMBDA_PYTHON_VERSIONS = (/* unused pure expression or super */ null && (['3.10', '3.11', '3.12', '3.13', '3.14']));
 /** Serverless Framework given to a service that does not bring its own. */
 const SERVERLESS_VERSION = '3.40.0';
+/** The framework given to a service without its own, by the `framework` input: Serverless v3 or its maintained fork. */
+const FRAMEWORK_VERSIONS = {
+    serverless: SERVERLESS_VERSION,
+    osls: '3.77.1'
+};
 /** Plugin lines that still support Serverless v3, used when the service does not install them itself. */
 const PLUGIN_VERSIONS = {
     'serverless-python-requirements': '6.1.2',
     'serverless-offline': '13.9.0',
     'serverless-localstack': '1.4.0'
 };
+/**
+ * Lambda's published lifecycle of its Python runtimes (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html,
+ * as of August 2026; AWS has moved these dates before). After `deprecated` Lambda no longer patches the
+ * runtime; after `blockUpdate` a deploy that updates a function on it fails.
+ */
+const LAMBDA_PYTHON_LIFECYCLE = {
+    'python3.8': { deprecated: '2024-10-14', blockCreate: '2027-02-01', blockUpdate: '2027-03-03' },
+    'python3.9': { deprecated: '2025-12-15', blockCreate: '2027-02-01', blockUpdate: '2027-03-03' },
+    'python3.10': { deprecated: '2026-10-31', blockCreate: '2027-02-01', blockUpdate: '2027-03-03' },
+    'python3.11': { deprecated: '2027-06-30', blockCreate: '2027-07-31', blockUpdate: '2027-08-31' },
+    'python3.12': { deprecated: '2028-10-31', blockCreate: '2028-11-30', blockUpdate: '2029-01-10' },
+    'python3.13': { deprecated: '2029-06-30', blockCreate: '2029-07-31', blockUpdate: '2029-08-31' },
+    'python3.14': { deprecated: '2029-06-30', blockCreate: '2029-07-31', blockUpdate: '2029-08-31' }
+};
 
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: external "node:module"
+const external_node_module_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:module");
+// EXTERNAL MODULE: ./node_modules/semver/index.js
+var node_modules_semver = __nccwpck_require__(2088);
 ;// CONCATENATED MODULE: ./src/dependencies.ts
 
 
@@ -66075,180 +66564,304 @@ const PLUGIN_VERSIONS = {
 
 
 
-const LOCKFILES = ['npm-shrinkwrap.json', 'package-lock.json'];
+const LOCKFILES = [
+    ['package-lock.json', 'npm'],
+    ['npm-shrinkwrap.json', 'npm'],
+    ['pnpm-lock.yaml', 'pnpm'],
+    ['yarn.lock', 'yarn']
+];
 const MARKER = '.serverless-python-deploy';
 const V3 = '>=3.0.0 <4.0.0';
 function readJson(file) {
-    return (0,external_node_fs_.existsSync)(file) ? JSON.parse((0,external_node_fs_.readFileSync)(file, 'utf8')) : undefined;
-}
-function lockfile(dir) {
-    return LOCKFILES.map(name => external_node_path_default().join(dir, name)).find(file => (0,external_node_fs_.existsSync)(file));
-}
-/** The serverless version the project pins: its lockfile, else the range package.json declares. */
-function projectServerless(dir) {
-    const lock = lockfile(dir);
-    if (lock) {
-        const data = readJson(lock);
-        const version = data.packages?.['node_modules/serverless']?.version ?? data.dependencies?.serverless?.version;
-        if (version)
-            return { version, from: external_node_path_default().basename(lock) };
+    try {
+        return JSON.parse((0,external_node_fs_.readFileSync)(file, 'utf8'));
     }
+    catch {
+        return undefined;
+    }
+}
+/** How the project installs its Node dependencies; undefined without a package.json. */
+function nodeProject(dir) {
     const manifest = readJson(external_node_path_default().join(dir, 'package.json'));
-    const declared = manifest?.dependencies?.serverless ?? manifest?.devDependencies?.serverless;
-    return declared ? { version: declared, from: 'package.json' } : undefined;
+    if (!manifest)
+        return undefined;
+    const field = typeof manifest.packageManager === 'string' ? manifest.packageManager : undefined;
+    const named = field?.split('@')[0];
+    const found = LOCKFILES.filter(([name]) => (0,external_node_fs_.existsSync)(external_node_path_default().join(dir, name)));
+    // packageManager decides between lockfiles that both exist; otherwise the first in npm's order.
+    const [lockName, kind] = found.find(([, manager]) => manager.startsWith(named ?? '\0')) ?? found[0] ?? [];
+    if (!lockName || !kind)
+        return { manager: 'npm', packageManagerField: field };
+    const lockfile = external_node_path_default().join(dir, lockName);
+    // Yarn 2+ (berry) lockfiles are YAML with a __metadata block; classic ones are not.
+    const manager = kind === 'yarn' && /^__metadata:/m.test((0,external_node_fs_.readFileSync)(lockfile, 'utf8')) ? 'yarn-berry' : kind;
+    return { manager, lockfile, packageManagerField: field };
+}
+/** The framework the project pins: npm's lockfile when there is one, else the range package.json declares. */
+function projectFramework(dir) {
+    const manifest = readJson(external_node_path_default().join(dir, 'package.json'));
+    if (!manifest)
+        return undefined;
+    for (const name of ['serverless', 'osls']) {
+        const declared = manifest.dependencies?.[name] ?? manifest.devDependencies?.[name];
+        if (!declared)
+            continue;
+        for (const lockName of ['package-lock.json', 'npm-shrinkwrap.json']) {
+            const lock = readJson(external_node_path_default().join(dir, lockName));
+            const version = lock?.packages?.[`node_modules/${name}`]?.version ?? lock?.dependencies?.[name]?.version;
+            if (version)
+                return { name, version, from: lockName };
+        }
+        return { name, version: declared, from: 'package.json' };
+    }
+    return undefined;
 }
 /**
  * Fails before anything is installed or deployed when the service cannot run on Serverless v3: a
- * project pinned to v4+, a frameworkVersion no v3 satisfies, or a serverless-version input the
- * project's own copy would override (Serverless always hands over to a local installation).
+ * project pinned to v4+, a frameworkVersion no v3 satisfies, or an input the project's own copy would
+ * override (Serverless always hands over to a local installation).
  */
-function checkFramework(service, requested) {
-    const project = projectServerless(service.dir);
-    const file = external_node_path_default().basename(service.configFile);
+function checkFramework(config, requested) {
+    const project = projectFramework(config.dir);
+    const file = external_node_path_default().basename(config.configFile);
     if (project) {
         const range = node_modules_semver.validRange(project.version);
-        if (!range || !node_modules_semver.intersects(range, V3)) {
-            throw new UserError(`The service pins serverless ${project.version} in ${project.from}: this action runs Serverless Framework v3. Pin it to 3.x (npm install --save-dev serverless@3) and commit the lockfile.`);
+        if (range && !node_modules_semver.intersects(range, V3)) {
+            throw new UserError(`The service pins ${project.name} ${project.version} in ${project.from}: this action runs Serverless Framework v3. Pin it to 3.x (npm install --save-dev ${project.name}@3) and commit the lockfile.`, { title: 'Serverless v3 only' });
         }
-        if (requested && !node_modules_semver.intersects(range, requested)) {
-            throw new UserError(`Input 'serverless-version' is '${requested}', but the service pins serverless ${project.version} in ${project.from}, and Serverless always runs a project's own copy. Remove the input, or change the project's pin.`);
+        if (requested.version && range && !node_modules_semver.intersects(range, requested.version)) {
+            throw new UserError(`Input 'serverless-version' is '${requested.version}', but the service pins ${project.name} ${project.version} in ${project.from}, and Serverless always runs a project's own copy. Remove the input, or change the project's pin.`, { title: 'Conflicting framework version' });
+        }
+        if (requested.framework && requested.framework !== project.name) {
+            throw new UserError(`Input 'framework' is '${requested.framework}', but the service depends on ${project.name} in its package.json, and the project's own copy is the one that runs. Remove the input, or change the project's dependency.`, { title: 'Conflicting framework' });
         }
     }
-    if (service.frameworkVersion) {
-        const wanted = node_modules_semver.validRange(service.frameworkVersion);
-        const version = project?.version ?? requested ?? SERVERLESS_VERSION;
+    if (config.frameworkVersion) {
+        const wanted = node_modules_semver.validRange(config.frameworkVersion);
         if (!wanted || !node_modules_semver.intersects(wanted, V3)) {
-            throw new UserError(`${file} has frameworkVersion '${service.frameworkVersion}', which no Serverless v3 satisfies: this action runs v3. Set frameworkVersion: '3'.`);
+            throw new UserError(`${file} has frameworkVersion '${config.frameworkVersion}', which no Serverless v3 satisfies: this action runs v3. Set frameworkVersion: '3'.`, { title: 'Serverless v3 only', file: config.configFile });
         }
+        const name = project?.name ?? requested.framework ?? 'serverless';
+        const version = project?.version ?? requested.version ?? FRAMEWORK_VERSIONS[name];
         const range = node_modules_semver.validRange(version);
         if (range && !node_modules_semver.intersects(wanted, range)) {
-            throw new UserError(`${file} has frameworkVersion '${service.frameworkVersion}', but serverless ${version} would run. Pin a serverless version that satisfies it (serverless-version or the project's package.json), or widen frameworkVersion to '3'.`);
+            throw new UserError(`${file} has frameworkVersion '${config.frameworkVersion}', but ${name} ${version} would run. Pin a version that satisfies it (the serverless-version input or the project's package.json), or widen frameworkVersion to '3'.`, { title: 'frameworkVersion not satisfied', file: config.configFile });
         }
     }
 }
-function fingerprint(lock) {
-    return (0,external_node_crypto_.createHash)('sha256').update((0,external_node_fs_.readFileSync)(lock)).update(process.versions.modules).digest('hex');
+/** What the installed node_modules were installed from: the lockfile (or package.json), the tool, Node's ABI. */
+function fingerprint(dir, project) {
+    return (0,external_node_crypto_.createHash)('sha256')
+        .update(project.manager)
+        .update(project.packageManagerField ?? '')
+        .update((0,external_node_fs_.readFileSync)(project.lockfile ?? external_node_path_default().join(dir, 'package.json')))
+        .update(process.versions.modules)
+        .digest('hex');
 }
-/** `npm ci` from the lockfile, skipped when node_modules was installed from this very lockfile. */
-async function installNodeModules(dir) {
-    if (!(0,external_node_fs_.existsSync)(external_node_path_default().join(dir, 'package.json')))
-        return 'none';
-    const lock = lockfile(dir);
+/** The command that installs exactly the lockfile, or (without one) the manifest without writing a lockfile. */
+function installCommand(project) {
+    // Without a lockfile nothing can be frozen; npm installs package.json's ranges and writes nothing.
+    if (!project.lockfile)
+        return { tool: 'npm', args: ['install', '--no-package-lock', '--no-audit', '--no-fund'] };
+    const args = {
+        npm: ['ci', '--no-audit', '--no-fund'],
+        yarn: ['install', '--frozen-lockfile', '--non-interactive'],
+        'yarn-berry': ['install', '--immutable'],
+        pnpm: ['install', '--frozen-lockfile']
+    }[project.manager];
+    if (project.manager === 'npm')
+        return { tool: 'npm', args };
+    const tool = project.manager === 'pnpm' ? 'pnpm' : 'yarn';
+    // corepack provides the exact version packageManager names; without it, the runner's own tool.
+    return project.packageManagerField ? { tool: 'corepack', args: [tool, ...args] } : { tool, args };
+}
+const OUT_OF_SYNC = /can only install packages when your package\.json and package-lock\.json|Your lockfile needs to be updated, but yarn was run with `--frozen-lockfile`|The lockfile would have been modified by this install, which is explicitly forbidden|ERR_PNPM_OUTDATED_LOCKFILE|is not up to date with package\.json|Missing: .+ from lock file|Invalid: lock file's/;
+/**
+ * Installs the service's Node dependencies with its own package manager, from its lockfile, and is
+ * skipped when node_modules was installed from that very lockfile under this Node ABI.
+ */
+async function installNodeModules(dir, env) {
+    const project = nodeProject(dir);
+    if (!project)
+        return 'no package.json';
     const marker = external_node_path_default().join(dir, 'node_modules', MARKER);
-    const print = lock ? fingerprint(lock) : undefined;
-    if (print && (0,external_node_fs_.existsSync)(marker) && (0,external_node_fs_.readFileSync)(marker, 'utf8') === print) {
-        info('node_modules already matches the lockfile; npm ci skipped');
+    const print = fingerprint(dir, project);
+    if ((0,external_node_fs_.existsSync)(marker) && (0,external_node_fs_.readFileSync)(marker, 'utf8') === print) {
+        info(`node_modules already matches ${external_node_path_default().basename(project.lockfile ?? 'package.json')}; install skipped`);
         return 'up to date';
     }
-    if (!lock)
-        warning('The service has no package-lock.json; running npm install. Commit a lockfile for reproducible deploys.');
-    await exec_exec('npm', [lock ? 'ci' : 'install', '--no-audit', '--no-fund'], { cwd: dir });
-    if (print) {
-        // A package.json without dependencies leaves no node_modules behind.
-        (0,external_node_fs_.mkdirSync)(external_node_path_default().dirname(marker), { recursive: true });
-        (0,external_node_fs_.writeFileSync)(marker, print);
-    }
-    return lock ? 'ci' : 'install';
-}
-function resolvable(dir, name) {
+    if (!project.lockfile)
+        warning('The service has no lockfile (package-lock.json, yarn.lock or pnpm-lock.yaml): its dependencies are installed from the ranges in package.json, and no lockfile is written. Commit one for reproducible deploys.');
+    const { tool, args } = installCommand(project);
+    let output = '';
+    const keep = (chunk) => (output = (output + chunk.toString()).slice(-64 * 1024));
+    let exitCode;
     try {
-        (0,external_node_module_namespaceObject.createRequire)(external_node_path_default().join(dir, 'package.json')).resolve(`${name}/package.json`);
-        return true;
+        exitCode = await exec_exec(tool, args, {
+            cwd: dir,
+            env: { COREPACK_ENABLE_DOWNLOAD_PROMPT: '0', ...env },
+            ignoreReturnCode: true,
+            listeners: { stdout: keep, stderr: keep }
+        });
+    }
+    catch (error) {
+        // exec throws when the tool is not on PATH at all.
+        throw new UserError(`The service's lockfile ${external_node_path_default().basename(project.lockfile ?? '')} needs ${tool}, which this runner does not have (${error instanceof Error ? error.message : String(error)}). Add "packageManager": "${project.manager === 'pnpm' ? 'pnpm@9' : 'yarn@4'}…" to package.json (corepack then provides it), or install ${tool} in an earlier step.`, { title: `${tool} not found` });
+    }
+    if (exitCode !== 0) {
+        const lockName = external_node_path_default().basename(project.lockfile ?? 'package.json');
+        if (OUT_OF_SYNC.test(output)) {
+            throw new UserError(`${lockName} is out of sync with package.json, so ${tool} ${args.join(' ')} refused to install from it. Run ${project.manager === 'npm' ? 'npm install' : project.manager === 'pnpm' ? 'pnpm install' : 'yarn install'} locally and commit the updated ${lockName}.`, { title: 'Lockfile out of sync', file: external_node_path_default().join(dir, lockName) });
+        }
+        throw new UserError(`${tool} ${args.join(' ')} failed (exit code ${exitCode}) in ${dir}; its output is in the "Node dependencies" log group above.`, { title: 'Node dependencies not installed' });
+    }
+    if ((0,external_node_fs_.existsSync)(external_node_path_default().join(dir, '.pnp.cjs')) && !(0,external_node_fs_.existsSync)(external_node_path_default().join(dir, 'node_modules'))) {
+        throw new UserError(`The service installs with Yarn Plug'n'Play, which Serverless v3 cannot load plugins from. Add nodeLinker: node-modules to .yarnrc.yml.`, { title: "Yarn Plug'n'Play" });
+    }
+    // A package.json without dependencies leaves no node_modules behind; the marker still records it.
+    (0,external_node_fs_.mkdirSync)(external_node_path_default().dirname(marker), { recursive: true });
+    (0,external_node_fs_.writeFileSync)(marker, print);
+    return 'installed';
+}
+function packageDir(from, name) {
+    try {
+        return external_node_path_default().dirname((0,external_node_module_namespaceObject.createRequire)(external_node_path_default().join(from, 'package.json')).resolve(`${name}/package.json`));
     }
     catch {
-        return false;
+        return undefined;
     }
 }
-/**
- * The service's own serverless when it has one; otherwise serverless 3.x and the plugins serverless.yml
- * names, installed once into the tool cache. Serverless finds plugins beside itself when the service
- * lacks them, so no NODE_PATH is needed.
- */
-async function prepareServerless(service, options) {
-    const own = external_node_path_default().join(service.dir, 'node_modules', 'serverless');
-    if ((0,external_node_fs_.existsSync)(external_node_path_default().join(own, 'package.json'))) {
-        const version = String(readJson(external_node_path_default().join(own, 'package.json'))?.version);
-        if (node_modules_semver.major(version) !== 3) {
-            throw new UserError(`The service's node_modules has serverless ${version}: this action runs Serverless Framework v3. Pin serverless to 3.x in package.json.`);
-        }
-        return { bin: external_node_path_default().join(service.dir, 'node_modules', '.bin', 'serverless'), version, source: 'project' };
+function frameworkAt(dir, source) {
+    const manifest = readJson(external_node_path_default().join(dir, 'package.json'));
+    const version = String(manifest.version);
+    if (node_modules_semver.major(version) !== 3) {
+        throw new UserError(`The service's node_modules has ${manifest.name} ${version}: this action runs Serverless Framework v3. Pin ${manifest.name} to 3.x in package.json.`, { title: 'Serverless v3 only' });
     }
-    const version = options.requested ?? SERVERLESS_VERSION;
-    const missing = service.plugins.filter(plugin => !resolvable(service.dir, plugin));
+    const bin = manifest.bin?.serverless ?? manifest.bin?.sls ?? 'bin/serverless.js';
+    return { name: manifest.name, version, entry: external_node_path_default().join(dir, bin), dir, source };
+}
+/** The folder a provided framework and plugins install into: one per set of package specs and Node ABI. */
+function providedPrefix(config, options) {
+    const name = options.framework ?? 'serverless';
+    const version = options.requested ?? FRAMEWORK_VERSIONS[name];
+    const missing = config.plugins.filter(plugin => !packageDir(config.dir, plugin));
     const specs = [
-        `serverless@${version}`,
+        `${name}@${version}`,
         ...missing.map(plugin => (PLUGIN_VERSIONS[plugin] ? `${plugin}@${PLUGIN_VERSIONS[plugin]}` : plugin))
     ].sort();
-    const unpinned = missing.filter(plugin => !PLUGIN_VERSIONS[plugin]);
-    if (unpinned.length)
-        warning(`Installing the latest ${unpinned.join(', ')}: add them to the service's package.json to pin their versions.`);
     const key = (0,external_node_crypto_.createHash)('sha256')
         .update(specs.join('\n'))
         .update(process.versions.modules)
         .digest('hex')
         .slice(0, 16);
-    const prefix = external_node_path_default().join(options.cacheRoot, 'serverless-python-deploy', key);
+    return { prefix: external_node_path_default().join(options.cacheRoot, 'serverless-python-deploy', key), specs };
+}
+/**
+ * The service's own serverless (or osls) when it has one; otherwise the framework and the plugins
+ * serverless.yml names, installed once into the tool cache. Serverless finds plugins beside itself
+ * when the service lacks them, so no NODE_PATH is needed.
+ */
+async function prepareFramework(config, options) {
+    for (const name of ['serverless', 'osls']) {
+        const own = external_node_path_default().join(config.dir, 'node_modules', name);
+        if ((0,external_node_fs_.existsSync)(external_node_path_default().join(own, 'package.json')))
+            return frameworkAt(own, 'project');
+    }
+    const { prefix, specs } = providedPrefix(config, options);
+    const unpinned = specs.filter(spec => !spec.slice(1).includes('@'));
+    if (unpinned.length)
+        warning(`Installing the latest ${unpinned.join(', ')}: add them to the service's package.json to pin their versions.`);
     const complete = external_node_path_default().join(prefix, '.complete');
     if (!(0,external_node_fs_.existsSync)(complete)) {
         (0,external_node_fs_.mkdirSync)(prefix, { recursive: true });
-        await exec_exec('npm', ['install', '--prefix', prefix, '--no-audit', '--no-fund', ...specs]);
+        await exec_exec('npm', ['install', '--prefix', prefix, '--no-audit', '--no-fund', '--no-package-lock', ...specs], {
+            env: options.env
+        });
         (0,external_node_fs_.writeFileSync)(complete, specs.join('\n'));
     }
     else {
         info(`Using ${specs.join(', ')} from ${prefix}`);
     }
-    const installed = String(readJson(external_node_path_default().join(prefix, 'node_modules', 'serverless', 'package.json'))?.version);
-    return {
-        bin: external_node_path_default().join(prefix, 'node_modules', '.bin', 'serverless'),
-        version: installed,
-        source: 'provided'
-    };
-}
-
-;// CONCATENATED MODULE: ./src/endpoint.ts
-
-
-class NoAnswer extends Error {
+    return frameworkAt(external_node_path_default().join(prefix, 'node_modules', options.framework ?? 'serverless'), 'provided');
 }
 /**
- * Whether a freshly deployed URL answers. Any status below 500 counts: an API may well refuse an
- * anonymous GET. A 5xx or a failed connection is retried for a while, since API Gateway and a cold
- * Lambda can take a moment after a deploy.
+ * Whether the framework's configuration schema lists the runtime. Serverless 3.40 stops at
+ * python3.11 and only warns for newer ones; osls keeps up with Lambda.
  */
-async function checkEndpoint(url, options = {}) {
-    const get = options.fetch ?? fetch;
-    try {
-        const status = await withRetry(`GET ${url}`, async () => {
-            let response;
-            try {
-                response = await get(url, {
-                    redirect: 'manual',
-                    signal: AbortSignal.timeout(options.timeoutMs ?? 10_000)
-                });
-            }
-            catch (error) {
-                // fetch says only 'fetch failed'; the reason (ECONNREFUSED, a timeout, DNS) is its cause.
-                const failure = error;
-                throw new NoAnswer(failure?.cause?.message ?? failure?.message ?? String(error));
-            }
-            await response.body?.cancel();
-            if (response.status >= 500)
-                throw new NoAnswer(`HTTP ${response.status}`);
-            return response.status;
-        }, {
-            attempts: 6,
-            maxElapsedMs: 60_000,
-            baseDelayMs: 2000,
-            maxDelayMs: 10_000,
-            retryable: error => (error instanceof NoAnswer ? error.message : undefined),
-            log: message => info(message),
-            ...options.retry
-        });
-        return { answered: true, detail: `HTTP ${status}` };
+function frameworkKnowsRuntime(install, runtime) {
+    const provider = external_node_path_default().join(install.dir, 'lib', 'plugins', 'aws', 'provider.js');
+    if (!(0,external_node_fs_.existsSync)(provider))
+        return undefined;
+    return (0,external_node_fs_.readFileSync)(provider, 'utf8').includes(`'${runtime}'`);
+}
+
+;// CONCATENATED MODULE: ./src/regions.ts
+// Most specific first: the aws pattern also matches us-gov-*.
+const PARTITIONS = [
+    {
+        id: 'aws-us-gov',
+        pattern: /^us-gov-\w+-\d+$/,
+        regions: ['us-gov-east-1', 'us-gov-west-1'],
+        stsRegion: 'us-gov-west-1'
+    },
+    {
+        id: 'aws-cn',
+        pattern: /^cn-\w+-\d+$/,
+        regions: ['cn-north-1', 'cn-northwest-1'],
+        stsRegion: 'cn-north-1'
+    },
+    {
+        id: 'aws',
+        pattern: /^(us|eu|ap|sa|ca|me|af|il|mx)-\w+-\d+$/,
+        regions: [
+            'af-south-1',
+            'ap-east-1',
+            'ap-east-2',
+            'ap-northeast-1',
+            'ap-northeast-2',
+            'ap-northeast-3',
+            'ap-south-1',
+            'ap-south-2',
+            'ap-southeast-1',
+            'ap-southeast-2',
+            'ap-southeast-3',
+            'ap-southeast-4',
+            'ap-southeast-5',
+            'ap-southeast-6',
+            'ap-southeast-7',
+            'ca-central-1',
+            'ca-west-1',
+            'eu-central-1',
+            'eu-central-2',
+            'eu-north-1',
+            'eu-south-1',
+            'eu-south-2',
+            'eu-west-1',
+            'eu-west-2',
+            'eu-west-3',
+            'il-central-1',
+            'me-central-1',
+            'me-south-1',
+            'me-west-1',
+            'mx-central-1',
+            'sa-east-1',
+            'sa-west-1',
+            'us-east-1',
+            'us-east-2',
+            'us-west-1',
+            'us-west-2'
+        ],
+        stsRegion: 'us-east-1'
     }
-    catch (error) {
-        return { answered: false, detail: error instanceof Error ? error.message : String(error) };
-    }
+];
+/** The partition a region name belongs to, by the SDK's naming patterns; undefined for a name no partition has. */
+function partitionOfRegion(region) {
+    return PARTITIONS.find(p => p.pattern.test(region));
+}
+/** The partition of an ARN (`arn:aws-cn:…`); the commercial one when it names none this action knows. */
+function partitionOfArn(arn) {
+    const id = arn?.split(':')[1];
+    return PARTITIONS.find(p => p.id === id) ?? PARTITIONS.find(p => p.id === 'aws');
 }
 
 ;// CONCATENATED MODULE: ./src/inputs.ts
@@ -66256,26 +66869,69 @@ async function checkEndpoint(url, options = {}) {
 
 
 const COMMANDS = ['deploy', 'remove', 'package', 'info'];
+const FRAMEWORKS = ['serverless', 'osls'];
+/** The runner's convention, as @actions/core reads it: INPUT_ + the name in upper case, spaces as _. */
+const envGetter = name => process.env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`];
+/**
+ * Flags the action sets itself, or that would make serverless do something other than the command:
+ * another stage, region, account or config than the ones the action checked and reports on, a
+ * package it did not build, or help text instead of a deploy.
+ */
+const OWNED_FLAGS = {
+    '--stage': 'set the stage input instead',
+    '-s': 'set the stage input instead',
+    '--region': 'set the aws-region input instead',
+    '-r': 'set the aws-region input instead',
+    '--aws-profile': 'the action deploys with the credentials it checked (role-to-assume); remove it',
+    '--config': 'set working-directory to the folder of the service instead',
+    '-c': 'set working-directory to the folder of the service instead',
+    '--package': 'the action packages the service itself; remove it',
+    '-p': 'the action packages the service itself; remove it',
+    '--help': 'it would print help instead of running the command; remove it',
+    '-h': 'it would print help instead of running the command; remove it',
+    '--version': 'it would print the version instead of running the command; remove it',
+    '-v': 'it would print the version instead of running the command; remove it'
+};
 function bad(input, value, fix) {
     return new UserError(`Input '${input}' is '${value}': ${fix}`);
 }
-function readInputs(get = name => getInput(name)) {
-    const text = (name) => get(name).trim() || undefined;
+/** YAML 1.2's booleans, as core.getBooleanInput takes them. */
+function inputs_boolean(input, value) {
+    if (['true', 'True', 'TRUE'].includes(value))
+        return true;
+    if (['false', 'False', 'FALSE'].includes(value))
+        return false;
+    throw bad(input, value, 'use true or false.');
+}
+function wholeNumber(input, value, min, max, unit) {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min || n > max) {
+        throw bad(input, value, `use a whole number of ${unit} from ${min} to ${max}.`);
+    }
+    return n;
+}
+function readInputs(get = envGetter) {
+    const raw = (name) => get(name)?.trim();
+    /** Empty and absent are the same for most inputs: the default applies. */
+    const text = (name) => raw(name) || undefined;
     const command = text('command') ?? 'deploy';
     if (!COMMANDS.includes(command)) {
         throw bad('command', command, `use one of ${COMMANDS.join(', ')} (default deploy).`);
     }
     const stage = text('stage');
     if (stage !== undefined && !/^[a-zA-Z0-9-]+$/.test(stage)) {
-        throw bad('stage', stage, 'a Serverless stage has only letters, digits and hyphens, for example prod.');
+        throw bad('stage', stage, 'a Serverless stage has only letters, digits and hyphens (Serverless and the AWS names built from it allow nothing else), for example prod or pr-42.');
     }
     const awsRegion = text('aws-region');
-    if (awsRegion !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(awsRegion)) {
-        throw bad('aws-region', awsRegion, 'use an AWS region code such as us-east-1 or eu-west-2.');
+    if (awsRegion !== undefined && !partitionOfRegion(awsRegion)?.regions.includes(awsRegion)) {
+        const partition = partitionOfRegion(awsRegion);
+        throw bad('aws-region', awsRegion, partition
+            ? `no ${partition.id} region has that name; use one of ${partition.regions.join(', ')}.`
+            : `use an AWS region code of the ${PARTITIONS.map(p => p.id).join(', ')} partitions, such as us-east-1 or eu-west-2 (or leave it empty for provider.region from serverless.yml).`);
     }
     const pythonVersion = text('python-version');
     if (pythonVersion !== undefined && !/^3\.\d+(\.\d+)?$/.test(pythonVersion)) {
-        throw bad('python-version', pythonVersion, 'use a Python 3 version such as 3.11 (or leave it empty to follow provider.runtime).');
+        throw bad('python-version', pythonVersion, 'use a Python 3 version such as 3.11 or 3.11.9 (or leave it empty to follow provider.runtime).');
     }
     const serverlessVersion = text('serverless-version');
     if (serverlessVersion !== undefined) {
@@ -66284,30 +66940,50 @@ function readInputs(get = name => getInput(name)) {
             throw bad('serverless-version', serverlessVersion, 'this action runs Serverless Framework v3; use a 3.x version such as 3.40.0 (or leave it empty to use the project’s own).');
         }
     }
+    const framework = text('framework');
+    if (framework !== undefined && !FRAMEWORKS.includes(framework)) {
+        throw bad('framework', framework, `use serverless (the Serverless Framework v3) or osls (its maintained v3 fork), or leave it empty for the project’s own.`);
+    }
     const roleToAssume = text('role-to-assume');
-    if (roleToAssume !== undefined && !/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/.test(roleToAssume)) {
-        throw bad('role-to-assume', roleToAssume, 'use a role ARN such as arn:aws:iam::123456789012:role/github-deploy.');
+    if (roleToAssume !== undefined &&
+        !/^arn:aws(-cn|-us-gov)?:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/.test(roleToAssume)) {
+        throw bad('role-to-assume', roleToAssume, 'use a role ARN such as arn:aws:iam::123456789012:role/github-deploy (or leave it empty to use credentials already in the environment).');
     }
-    const durationText = text('role-duration-seconds') ?? '3600';
-    const roleDurationSeconds = Number(durationText);
-    if (!/^\d+$/.test(durationText) || roleDurationSeconds < 900 || roleDurationSeconds > 43200) {
-        throw bad('role-duration-seconds', durationText, 'use a whole number of seconds from 900 to 43200 (default 3600).');
-    }
+    const audience = text('audience') ?? 'sts.amazonaws.com';
+    if (/\s/.test(audience))
+        throw bad('audience', audience, 'use one audience without spaces, such as sts.amazonaws.com.');
     const roleSessionName = text('role-session-name');
     if (roleSessionName !== undefined && !/^[\w+=,.@-]{2,64}$/.test(roleSessionName)) {
         throw bad('role-session-name', roleSessionName, 'STS takes 2 to 64 characters of letters, digits and +=,.@_- (or leave it empty for one derived from the repository and run).');
     }
-    const exportText = text('export-credentials') ?? 'false';
-    if (!['true', 'false'].includes(exportText.toLowerCase())) {
-        throw bad('export-credentials', exportText, 'use true or false.');
+    const roleDurationSeconds = wholeNumber('role-duration-seconds', text('role-duration-seconds') ?? '3600', 900, 43200, 'seconds');
+    const allowedText = text('allowed-account-ids') ?? '';
+    const allowedAccountIds = allowedText
+        .split(/[\s,]+/)
+        .map(id => id.trim())
+        .filter(Boolean);
+    const badId = allowedAccountIds.find(id => !/^\d{12}$/.test(id));
+    if (badId !== undefined) {
+        throw bad('allowed-account-ids', allowedText, `'${badId}' is not an AWS account ID; list 12-digit account IDs separated by commas, such as 123456789012,210987654321.`);
     }
+    // Empty here means "no smoke test", so only an absent input takes the default.
+    const pathText = raw('smoke-test-path') ?? '/health';
+    if (pathText !== '' && (!pathText.startsWith('/') || /\s/.test(pathText))) {
+        throw bad('smoke-test-path', pathText, 'use a path that starts with /, such as /health (or an empty string to turn the smoke test off).');
+    }
+    const smokeTestUrl = text('smoke-test-url');
+    if (smokeTestUrl !== undefined && !isHttpUrl(smokeTestUrl)) {
+        throw bad('smoke-test-url', smokeTestUrl, 'use an http:// or https:// URL, such as https://api.example.com (or leave it empty to probe the deployed url).');
+    }
+    const smokeTestTimeoutSeconds = wholeNumber('smoke-test-timeout', text('smoke-test-timeout') ?? '60', 1, 900, 'seconds');
+    const expectText = text('smoke-test-expect') ?? '200-399';
+    const smokeTestExpect = parseStatusRanges(expectText);
     const argsText = text('args') ?? '';
     const args = splitArgs(argsText);
-    // The action passes --stage and --region itself, and reads the stack of the stage it passed.
-    const owned = args.find(arg => /^(--stage|-s|--region|-r)(=|$)/.test(arg));
-    if (owned) {
-        const input = /stage|^-s/.test(owned) ? 'stage' : 'aws-region';
-        throw bad('args', argsText, `set the ${input} input instead of passing ${owned.split('=')[0]} in args.`);
+    for (const arg of args) {
+        const flag = arg.split('=')[0];
+        if (OWNED_FLAGS[flag])
+            throw bad('args', argsText, `${flag} is not taken in args: ${OWNED_FLAGS[flag]}.`);
     }
     return {
         command: command,
@@ -66316,13 +66992,50 @@ function readInputs(get = name => getInput(name)) {
         awsRegion,
         pythonVersion,
         serverlessVersion,
+        framework: framework,
         args,
         roleToAssume,
-        audience: text('audience') ?? 'sts.amazonaws.com',
+        audience,
         roleSessionName,
         roleDurationSeconds,
-        exportCredentials: exportText.toLowerCase() === 'true'
+        exportCredentials: inputs_boolean('export-credentials', text('export-credentials') ?? 'false'),
+        allowedAccountIds,
+        cache: inputs_boolean('cache', text('cache') ?? 'true'),
+        smokeTestPath: pathText === '' ? undefined : pathText,
+        smokeTestUrl,
+        smokeTestTimeoutSeconds,
+        smokeTestExpect,
+        rollbackOnFailure: inputs_boolean('rollback-on-failure', text('rollback-on-failure') ?? 'true'),
+        commentOnPr: inputs_boolean('comment-on-pr', text('comment-on-pr') ?? 'false'),
+        githubToken: text('github-token')
     };
+}
+function isHttpUrl(text) {
+    try {
+        const url = new URL(text);
+        return (url.protocol === 'http:' || url.protocol === 'https:') && Boolean(url.host);
+    }
+    catch {
+        return false;
+    }
+}
+/** `200-399`, `200`, or a list of those: `200,204,300-308`. */
+function parseStatusRanges(text) {
+    const ranges = text.split(',').map(part => {
+        const match = /^\s*(\d{3})\s*(?:-\s*(\d{3})\s*)?$/.exec(part);
+        const from = Number(match?.[1]);
+        const to = Number(match?.[2] ?? match?.[1]);
+        if (!match || from < 100 || to > 599 || from > to)
+            return undefined;
+        return { from, to };
+    });
+    if (ranges.some(range => range === undefined)) {
+        throw bad('smoke-test-expect', text, 'use HTTP status codes or ranges of them from 100 to 599, such as 200-399 or 200,204.');
+    }
+    return ranges;
+}
+function statusExpected(status, ranges) {
+    return ranges.some(range => status >= range.from && status <= range.to);
 }
 /** Splits `args` as a shell would for words and quotes, without running a shell. */
 function splitArgs(line) {
@@ -67263,14 +67976,13 @@ function expose(interpreter, binDir) {
     addPath(binDir);
 }
 
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./src/service.ts
 
 
 
 
-const CONFIG_FILES = ['serverless.yml', 'serverless.yaml', 'serverless.json'];
+/** The names Serverless v3 looks for, in its order (lib/cli/resolve-configuration-path.js). */
+const CONFIG_FILES = ['yml', 'yaml', 'json', 'js', 'mjs', 'cjs', 'ts'].map(ext => `serverless.${ext}`);
 // serverless.yml may use CloudFormation's short-form functions (`!Ref`, `!GetAtt`, ...). They are kept
 // as their long form so that parsing never fails on them; the action reads none of those values.
 const CFN_FUNCTIONS = [
@@ -67313,243 +68025,465 @@ const cfnTags = CFN_FUNCTIONS.flatMap(fn => {
         }
     ];
 });
-function readService(workingDirectory, context) {
-    const dir = external_node_path_default().resolve(workingDirectory);
+/** Serverless configuration files below `dir`, nearest first, for suggesting a working-directory. */
+function configsBelow(dir, depth = 3) {
+    const found = [];
+    const walk = (current, level) => {
+        if (level > depth)
+            return;
+        let entries;
+        try {
+            entries = (0,external_node_fs_.readdirSync)(current).sort();
+        }
+        catch {
+            return;
+        }
+        for (const entry of entries) {
+            if (entry.startsWith('.') || entry === 'node_modules')
+                continue;
+            const child = external_node_path_default().join(current, entry);
+            if (!(0,external_node_fs_.statSync)(child, { throwIfNoEntry: false })?.isDirectory())
+                continue;
+            if (CONFIG_FILES.some(name => (0,external_node_fs_.existsSync)(external_node_path_default().join(child, name))))
+                found.push(child);
+        }
+        for (const entry of entries) {
+            if (entry.startsWith('.') || entry === 'node_modules')
+                continue;
+            const child = external_node_path_default().join(current, entry);
+            if ((0,external_node_fs_.statSync)(child, { throwIfNoEntry: false })?.isDirectory())
+                walk(child, level + 1);
+        }
+    };
+    walk(dir, 1);
+    return found;
+}
+function readServiceConfig(workingDirectory, root = process.cwd()) {
+    const dir = external_node_path_default().resolve(root, workingDirectory);
     if (!(0,external_node_fs_.existsSync)(dir) || !(0,external_node_fs_.statSync)(dir).isDirectory()) {
-        throw new UserError(`Input 'working-directory' is '${workingDirectory}': no such folder. Set it to the folder that holds serverless.yml, relative to the repository root (did the workflow run actions/checkout?).`);
+        throw new UserError(`Input 'working-directory' is '${workingDirectory}': no such folder (${dir}). Set it to the folder that holds serverless.yml, relative to the repository root (did the workflow run actions/checkout?).`, { title: 'No service folder' });
     }
     const configFile = CONFIG_FILES.map(name => external_node_path_default().join(dir, name)).find(file => (0,external_node_fs_.existsSync)(file));
     if (!configFile) {
-        throw new UserError(`Input 'working-directory' is '${workingDirectory}': it has no serverless.yml. Set working-directory to the service folder, or add a serverless.yml there.`);
+        const below = configsBelow(dir).map(found => external_node_path_default().relative(root, found) || '.');
+        const suggestion = below.length
+            ? ` A Serverless service is below it: set working-directory: ${below[0]}${below.length > 1 ? ` (or one of ${below.slice(1, 4).join(', ')})` : ''}.`
+            : ' Set working-directory to the service folder, or add a serverless.yml there.';
+        throw new UserError(`Input 'working-directory' is '${workingDirectory}': ${dir} has no ${CONFIG_FILES.slice(0, 3).join(', ')} or other serverless.* configuration (this is "This command can only be run in a Serverless service directory").${suggestion}`, { title: 'No serverless.yml' });
     }
-    const doc = parseConfig(configFile);
-    return describe(doc, dir, configFile, context);
+    const doc = parseConfig(configFile, root);
+    const config = {
+        dir,
+        configFile,
+        doc,
+        frameworkVersion: doc ? literalString(doc.frameworkVersion) : undefined,
+        plugins: doc ? pluginNames(doc.plugins) : []
+    };
+    if (doc)
+        checkLiterals(config, doc);
+    return config;
 }
-function parseConfig(file) {
+function parseConfig(file, root) {
     const name = external_node_path_default().basename(file);
+    if (!/\.(ya?ml|json)$/.test(name))
+        return undefined;
     const text = (0,external_node_fs_.readFileSync)(file, 'utf8');
+    const where = external_node_path_default().relative(root, file);
     let value;
-    try {
-        if (file.endsWith('.json'))
+    if (name.endsWith('.json')) {
+        try {
             value = JSON.parse(text);
-        else {
-            const doc = dist.parseDocument(text, { customTags: cfnTags, prettyErrors: true });
-            if (doc.errors.length > 0)
-                throw doc.errors[0];
-            value = doc.toJS({ maxAliasCount: -1 });
+        }
+        catch (error) {
+            const reason = error instanceof Error ? error.message : String(error);
+            throw new UserError(`${where} is not valid JSON: ${reason}. Fix the syntax there.`, {
+                title: `${name} is not JSON`,
+                file: where
+            });
         }
     }
-    catch (error) {
-        const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
-        throw new UserError(`${name} could not be read: ${reason}. Fix the syntax there (a YAML linter shows where).`);
+    else {
+        const doc = dist.parseDocument(text, { customTags: cfnTags, prettyErrors: true, uniqueKeys: false });
+        const error = doc.errors[0];
+        if (error) {
+            const [line, column] = error.linePos?.[0] ? [error.linePos[0].line, error.linePos[0].col] : [1, 1];
+            throw new UserError(`${where} is not valid YAML, at line ${line}, column ${column}: ${error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}. Fix the syntax there (a YAML linter shows where).`, { title: `${name} is not YAML`, file: where, startLine: line, startColumn: column });
+        }
+        value = doc.toJS({ maxAliasCount: -1 });
     }
     if (!value || typeof value !== 'object' || Array.isArray(value)) {
-        throw new UserError(`${name} does not describe a service (it is not a mapping). It needs at least service, provider and functions.`);
+        throw new UserError(`${where} does not describe a service (it is not a mapping). It needs at least service, provider and functions.`, { title: `${name} is not a service`, file: where });
     }
     return value;
 }
-function describe(doc, dir, configFile, context) {
-    const file = external_node_path_default().basename(configFile);
-    const variables = new Variables(doc, context);
-    const name = variables.text('service');
-    if (!name) {
-        throw new UserError(`${file} has no 'service' name this action can read. Set service: to a literal name, such as service: my-api.`);
+const VARIABLE = /\$\{/;
+/** The value at a dotted path when every step to it is written out; `variable` where a variable stands in the way. */
+function lookup(doc, address) {
+    let node = doc;
+    for (const key of address.split('.')) {
+        if (typeof node === 'string' && VARIABLE.test(node))
+            return VARIABLE_MARK;
+        if (!node || typeof node !== 'object')
+            return undefined;
+        node = node[key];
     }
-    const provider = (doc.provider ?? {});
-    if (provider.name !== undefined && provider.name !== 'aws') {
-        throw new UserError(`${file} has provider.name '${String(provider.name)}': this action deploys to AWS. Set provider.name: aws.`);
+    if (typeof node === 'string' && VARIABLE.test(node))
+        return VARIABLE_MARK;
+    return node;
+}
+const VARIABLE_MARK = Symbol('variable');
+function literalString(value) {
+    if (typeof value === 'number')
+        return String(value);
+    return typeof value === 'string' && !VARIABLE.test(value) ? value : undefined;
+}
+/** Checks the values written out literally; variables are left to Serverless. */
+function checkLiterals(config, doc) {
+    const file = external_node_path_default().basename(config.configFile);
+    if (doc.service === undefined) {
+        throw new UserError(`${file} has no service name. Add one at the top, such as service: my-api.`, {
+            title: 'No service name',
+            file: config.configFile
+        });
     }
-    const runtime = variables.text('provider.runtime') ?? functionRuntime(doc);
-    const python = runtime ? /^python(3\.\d+)$/.exec(runtime) : null;
-    if (!runtime || !python) {
-        throw new UserError(`${file} has provider.runtime '${runtime ?? ''}': this action deploys Python services. Set provider.runtime to a Lambda Python runtime such as python3.11.`);
+    if (doc.provider === undefined) {
+        throw new UserError(`${file} has no provider section. Add provider: with name: aws and a Python runtime such as python3.11.`, { title: 'No provider', file: config.configFile });
     }
-    const stage = context.stage ?? variables.text('provider.stage') ?? 'dev';
-    variables.stage = stage;
-    const region = context.region ??
-        variables.text('provider.region') ??
-        context.env.AWS_REGION ??
-        context.env.AWS_DEFAULT_REGION ??
-        'us-east-1';
-    variables.region = region;
+    const name = lookup(doc, 'provider.name');
+    if (typeof name === 'string' && name !== 'aws') {
+        throw new UserError(`${file} has provider.name '${name}': this action deploys to AWS. Set provider.name: aws.`, { title: 'Not an AWS service', file: config.configFile });
+    }
+    const runtimes = runtimesOf(doc);
+    if (runtimes !== 'variable' && !runtimes.some(isPython)) {
+        const shown = lookup(doc, 'provider.runtime') === undefined
+            ? `no provider.runtime, so Serverless v3 runs its functions on ${runtimes.join(', ') || 'nodejs16.x'}`
+            : `provider.runtime ${runtimes.join(', ')}`;
+        throw new UserError(`${file} has ${shown}: this action deploys Python services. Set provider.runtime to a Lambda Python runtime such as python3.11.`, { title: 'Not a Python service', file: config.configFile });
+    }
+}
+function isPython(runtime) {
+    return /^python3\.\d+$/.test(runtime);
+}
+function functionsOf(doc) {
+    const functions = lookup(doc, 'functions');
+    if (functions === VARIABLE_MARK)
+        return 'variable';
+    // Serverless also takes a list of mappings (often one ${file()} each) and merges them.
+    const parts = Array.isArray(functions) ? functions : [functions ?? {}];
+    if (parts.some(part => typeof part === 'string'))
+        return 'variable';
+    return Object.assign({}, ...parts);
+}
+/** The runtimes of the functions that run from a zip (images have none), or 'variable'. */
+function runtimesOf(doc) {
+    const provider = lookup(doc, 'provider.runtime');
+    const functions = functionsOf(doc);
+    if (provider === VARIABLE_MARK || functions === 'variable')
+        return 'variable';
+    const runtimes = new Set();
+    for (const fn of Object.values(functions)) {
+        if (!fn || typeof fn !== 'object')
+            return 'variable';
+        if (fn.image !== undefined)
+            continue;
+        const own = fn.runtime ?? provider ?? 'nodejs16.x';
+        if (typeof own !== 'string' || VARIABLE.test(own))
+            return 'variable';
+        runtimes.add(own);
+    }
+    if (Object.keys(functions).length === 0 && typeof provider === 'string')
+        runtimes.add(provider);
+    return [...runtimes];
+}
+function architecturesOf(doc) {
+    const provider = lookup(doc, 'provider.architecture');
+    const functions = functionsOf(doc);
+    if (provider === VARIABLE_MARK || functions === 'variable')
+        return 'variable';
+    const found = new Set();
+    for (const fn of Object.values(functions)) {
+        if (!fn || typeof fn !== 'object' || fn.image !== undefined)
+            continue;
+        const own = fn.architecture ?? provider ?? 'x86_64';
+        if (typeof own !== 'string' || VARIABLE.test(own))
+            return 'variable';
+        found.add(own);
+    }
+    if (found.size === 0)
+        found.add(typeof provider === 'string' ? provider : 'x86_64');
+    return [...found];
+}
+/**
+ * What packaging needs before pip runs, read from a configuration: the one as written when those
+ * values are literals (undefined otherwise), or the one `serverless print` resolved.
+ */
+function readBuild(doc, file) {
+    const runtimes = runtimesOf(doc);
+    const architectures = architecturesOf(doc);
+    const plugins = lookup(doc, 'plugins');
+    const requirements = lookup(doc, 'custom.pythonRequirements');
+    const dockerize = lookup(doc, 'custom.pythonRequirements.dockerizePip');
+    const extraArgs = lookup(doc, 'custom.pythonRequirements.pipCmdExtraArgs');
+    if (runtimes === 'variable' ||
+        architectures === 'variable' ||
+        plugins === VARIABLE_MARK ||
+        requirements === VARIABLE_MARK ||
+        dockerize === VARIABLE_MARK ||
+        extraArgs === VARIABLE_MARK ||
+        (Array.isArray(extraArgs) && extraArgs.some(arg => typeof arg === 'string' && VARIABLE.test(arg))))
+        return undefined;
+    const python = [...new Set(runtimes.filter(isPython))];
+    if (python.length === 0) {
+        throw new UserError(`${file} resolves provider.runtime to ${runtimes.join(', ') || 'nothing'}: this action deploys Python services. Set provider.runtime to a Lambda Python runtime such as python3.11.`, { title: 'Not a Python service' });
+    }
+    if (python.length > 1) {
+        throw new UserError(`${file} gives its functions different Python runtimes (${python.join(', ')}): their dependencies are built once, by one Python. Use one Python runtime for the service, or split it into services.`, { title: 'Several Python runtimes' });
+    }
+    const arch = architectures.map(a => (a === 'arm64' ? 'arm64' : a === 'x86_64' ? 'x86_64' : a));
+    const unknown = arch.find(a => a !== 'arm64' && a !== 'x86_64');
+    if (unknown) {
+        throw new UserError(`${file} has architecture '${unknown}': Lambda runs x86_64 or arm64. Set provider.architecture to one of them.`, { title: 'Unknown architecture' });
+    }
+    if (arch.length > 1) {
+        throw new UserError(`${file} runs some functions on x86_64 and others on arm64: their dependencies are built once, for one platform. Give every Python function the same architecture, or split the service.`, { title: 'Several architectures' });
+    }
+    const pluginList = pluginNames(plugins);
+    // dockerizePip: true, or 'non-linux' (Docker everywhere but on Linux, which a Linux runner is).
+    const dockerizePip = dockerize === true || dockerize === 'true';
     return {
-        dir,
-        configFile,
-        name,
-        frameworkVersion: variables.text('frameworkVersion'),
-        runtime,
-        pythonVersion: python[1],
-        stage,
-        region,
-        stackName: variables.text('provider.stackName') ?? `${name}-${stage}`,
-        plugins: pluginNames(doc.plugins)
+        runtime: python[0],
+        pythonVersion: python[0].replace(/^python/, ''),
+        architecture: arch[0],
+        dockerizePip,
+        ownPlatform: Array.isArray(extraArgs) && extraArgs.some(arg => /--platform\b/.test(String(arg))),
+        pythonRequirements: pluginList.includes('serverless-python-requirements')
     };
 }
-/** Without provider.runtime, every function has to name the same one for the action to know it. */
-function functionRuntime(doc) {
-    const functions = Object.values((doc.functions ?? {}));
-    const runtimes = new Set(functions.map(fn => fn?.runtime).filter((r) => typeof r === 'string'));
-    return runtimes.size === 1 ? [...runtimes][0] : undefined;
+/**
+ * The identity Serverless gives a service from its resolved configuration, by its own rules
+ * (lib/plugins/aws/provider.js getStage/getRegion, lib/plugins/aws/lib/naming.js getStackName):
+ * the CLI option, else provider.*, else `dev` and `us-east-1`; the stack `provider.stackName`, else
+ * `<service>-<stage>`. `print` gives the resolved configuration, so nothing here is a guess.
+ */
+function identityOf(resolved, options) {
+    const service = typeof resolved.service === 'object' ? resolved.service?.name : resolved.service;
+    const provider = (resolved.provider ?? {});
+    if (typeof service !== 'string' || !service)
+        return undefined;
+    const stage = options.stage ?? (typeof provider.stage === 'string' && provider.stage ? provider.stage : 'dev');
+    const region = options.region ?? (typeof provider.region === 'string' && provider.region ? provider.region : 'us-east-1');
+    const stackName = typeof provider.stackName === 'string' && provider.stackName ? provider.stackName : `${service}-${stage}`;
+    return { service, stage, region, stackName };
+}
+/** The parts of the identity a configuration as written already fixes, for outputs before Serverless runs. */
+function literalIdentity(config, options) {
+    const doc = config.doc;
+    if (!doc)
+        return { stage: options.stage, region: options.region };
+    const service = literalString(doc.service);
+    const fixed = (address) => {
+        const value = lookup(doc, address);
+        if (value === undefined)
+            return null; // absent: Serverless' default applies
+        return literalString(value);
+    };
+    const stageValue = fixed('provider.stage');
+    const stage = options.stage ?? (stageValue === null ? 'dev' : stageValue);
+    const regionValue = fixed('provider.region');
+    const region = options.region ?? (regionValue === null ? 'us-east-1' : regionValue);
+    const stackValue = fixed('provider.stackName');
+    const stackName = stackValue === null ? (service && stage ? `${service}-${stage}` : undefined) : stackValue;
+    return { service, stage, region, stackName };
+}
+/** What `serverless package` saved in .serverless/serverless-state.json. */
+function readPackagedService(dir, notBefore = 0) {
+    const file = external_node_path_default().join(dir, '.serverless', 'serverless-state.json');
+    // A state file from an earlier run (a self-hosted runner keeps the workspace) is not this run's truth.
+    if (!(0,external_node_fs_.existsSync)(file) || (0,external_node_fs_.statSync)(file).mtimeMs < notBefore)
+        return undefined;
+    const state = JSON.parse((0,external_node_fs_.readFileSync)(file, 'utf8'));
+    const service = state.service ?? {};
+    const provider = (service.provider ?? {});
+    const identity = identityOf(service, {
+        stage: typeof provider.stage === 'string' ? provider.stage : undefined,
+        region: typeof provider.region === 'string' ? provider.region : undefined
+    });
+    if (!identity)
+        return undefined;
+    const functions = Object.entries((service.functions ?? {})).map(([key, fn]) => ({
+        key,
+        name: typeof fn?.name === 'string' ? fn.name : `${identity.service}-${identity.stage}-${key}`,
+        runtime: typeof fn?.runtime === 'string' ? fn.runtime : provider.runtime
+    }));
+    const artifacts = (0,external_node_fs_.readdirSync)(external_node_path_default().join(dir, '.serverless')).filter(name => name.endsWith('.zip'));
+    return {
+        ...identity,
+        functions,
+        runtime: typeof provider.runtime === 'string' ? provider.runtime : undefined,
+        artifacts
+    };
 }
 function pluginNames(plugins) {
     const list = Array.isArray(plugins) ? plugins : (plugins?.modules ?? []);
-    return list.filter((p) => typeof p === 'string' && !p.startsWith('.') && !external_node_path_default().isAbsolute(p));
-}
-/**
- * Resolves the few Serverless variables the action's own fields use (`opt:`, `env:`, `self:`, `sls:`,
- * literals as fallbacks). Anything else stays unresolved: the field is then treated as unknown and
- * Serverless itself decides.
- */
-class Variables {
-    doc;
-    context;
-    stage;
-    region;
-    constructor(doc, context) {
-        this.doc = doc;
-        this.context = context;
-        this.stage = context.stage;
-        this.region = context.region;
-    }
-    text(address, depth = 0) {
-        const value = address
-            .split('.')
-            .reduce((node, key) => node?.[key], this.doc);
-        if (typeof value === 'number')
-            return String(value);
-        if (typeof value !== 'string')
-            return undefined;
-        return this.resolve(value, depth);
-    }
-    resolve(value, depth) {
-        if (depth > 10)
-            return undefined;
-        let unresolved = false;
-        const out = value.replace(/\$\{([^${}]*(?:\$\{[^{}]*\}[^${}]*)*)\}/g, (_, body) => {
-            const resolved = this.candidates(body).reduce((found, c) => found ?? this.source(c, depth), undefined);
-            if (resolved === undefined)
-                unresolved = true;
-            return resolved ?? '';
-        });
-        return unresolved ? undefined : out;
-    }
-    candidates(body) {
-        const parts = [];
-        let level = 0;
-        let current = '';
-        for (const c of body) {
-            if (c === ',' && level === 0) {
-                parts.push(current.trim());
-                current = '';
-                continue;
-            }
-            if (c === '{')
-                level++;
-            if (c === '}')
-                level--;
-            current += c;
-        }
-        parts.push(current.trim());
-        return parts;
-    }
-    source(candidate, depth) {
-        const literal = /^(['"])(.*)\1$/.exec(candidate);
-        if (literal)
-            return literal[2];
-        if (/^-?\d+(\.\d+)?$/.test(candidate))
-            return candidate;
-        if (candidate.startsWith('${'))
-            return this.resolve(candidate, depth + 1);
-        const [source, ...rest] = candidate.split(':');
-        const address = rest.join(':');
-        switch (source) {
-            case 'opt':
-                return address === 'stage'
-                    ? this.context.stage
-                    : address === 'region'
-                        ? this.context.region
-                        : undefined;
-            case 'env':
-                return this.context.env[address] || undefined;
-            case 'sls':
-                return address === 'stage' ? this.stage : undefined;
-            case 'self':
-                if (address === 'provider.stage' && this.stage)
-                    return this.stage;
-                if (address === 'provider.region' && this.region)
-                    return this.region;
-                return this.text(address, depth + 1);
-            default:
-                return undefined;
-        }
-    }
-}
-
-;// CONCATENATED MODULE: ./src/serverless.ts
-
-
-/** How much of serverless' output is kept for diagnosis; the log has all of it. */
-const KEEP = 64 * 1024;
-function serverlessArgs(run) {
-    return [run.command, '--stage', run.stage, '--region', run.region, ...run.args];
-}
-/**
- * The environment serverless runs in: the action's own Node first on PATH, so serverless and its
- * plugins run on the runner's node24 rather than whatever node the image has, and no prompts,
- * telemetry or notifications.
- */
-function serverlessEnv(extra, base = process.env) {
-    const env = {};
-    for (const [key, value] of Object.entries(base))
-        if (value !== undefined)
-            env[key] = value;
-    return {
-        ...env,
-        PATH: [external_node_path_default().dirname(process.execPath), env.PATH].filter(Boolean).join((external_node_path_default()).delimiter),
-        SLS_TELEMETRY_DISABLED: '1',
-        SLS_NOTIFICATIONS_MODE: 'off',
-        SLS_INTERACTIVE_SETUP_DISABLE: '1',
-        CI: env.CI ?? 'true',
-        ...extra
-    };
-}
-async function runServerless(run) {
-    let output = '';
-    const keep = (chunk) => {
-        output = (output + chunk.toString()).slice(-KEEP);
-    };
-    const exitCode = await exec_exec(run.bin, serverlessArgs(run), {
-        cwd: run.cwd,
-        env: serverlessEnv(run.env),
-        ignoreReturnCode: true,
-        listeners: { stdout: keep, stderr: keep }
-    });
-    return { exitCode, output };
+    return list.filter((p) => typeof p === 'string' && !p.startsWith('.') && !external_node_path_default().isAbsolute(p) && !VARIABLE.test(p));
 }
 
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-cloudformation/dist-cjs/index.js
 var client_cloudformation_dist_cjs = __nccwpck_require__(3805);
 ;// CONCATENATED MODULE: ./src/stack.ts
 
-/** The stack outputs that hold a service's URL, most specific first. */
-const URL_OUTPUTS = ['HttpApiUrl', 'ServiceEndpoint'];
-/**
- * The service URL as its stack reports it, not as the CLI prints it. The SDK's own configuration
- * applies, so AWS_ENDPOINT_URL points it at LocalStack or moto as it does the AWS CLI.
- */
-async function stackOutputs(stackName, region, credentials) {
-    const client = new client_cloudformation_dist_cjs/* CloudFormationClient */.m1N({ region, credentials });
+
+function condition(status) {
+    if (status === 'ROLLBACK_COMPLETE')
+        return 'failed-create';
+    // A change set created the stack but never ran (a deploy cut short): nothing exists yet.
+    if (status === 'REVIEW_IN_PROGRESS')
+        return 'awaiting-change-set';
+    if (status.endsWith('_IN_PROGRESS'))
+        return 'in-progress';
+    if (status.endsWith('_FAILED'))
+        return 'failed';
+    return 'healthy';
+}
+function client(access) {
+    // One attempt per call: awsCall retries, and logs why.
+    return new client_cloudformation_dist_cjs.CloudFormationClient({ region: access.region, credentials: access.credentials, maxAttempts: 1 });
+}
+function missing(error) {
+    const e = error;
+    return e?.name === 'ValidationError' && /does not exist/.test(e.message ?? '');
+}
+function stack_info(stack) {
+    return {
+        name: stack.StackName ?? '',
+        status: stack.StackStatus ?? 'UNKNOWN',
+        reason: stack.StackStatusReason,
+        outputs: outputMap(stack.Outputs ?? []),
+        lastUpdated: stack.LastUpdatedTime ?? stack.CreationTime
+    };
+}
+/** The stack, or undefined when no stack of that name exists (deleted ones included) in the region. */
+async function describeStack(name, access) {
+    const cfn = client(access);
     try {
-        const result = await client.send(new client_cloudformation_dist_cjs/* DescribeStacksCommand */.Y47({ StackName: stackName }));
-        return outputMap(result.Stacks?.[0]?.Outputs ?? []);
+        const result = await awsCall(`cloudformation:DescribeStacks ${name} (${access.region})`, () => cfn.send(new client_cloudformation_dist_cjs/* DescribeStacksCommand */.Y47({ StackName: name })), access.retry);
+        const stack = result.Stacks?.[0];
+        return stack && stack.StackStatus !== 'DELETE_COMPLETE' ? stack_info(stack) : undefined;
+    }
+    catch (error) {
+        if (missing(error))
+            return undefined;
+        throw error;
     }
     finally {
-        client.destroy();
+        cfn.destroy();
     }
+}
+/**
+ * Waits for another run's (or a killed run's) update to finish, so that this one neither fails on
+ * "is in UPDATE_IN_PROGRESS state and can not be updated" nor cancels it. Returns the settled stack,
+ * or undefined when it was deleted meanwhile; throws when the wait runs out.
+ */
+async function waitUntilSettled(name, access, options) {
+    const sleep = options.sleep ?? ((ms) => new Promise(resolve => setTimeout(resolve, ms)));
+    const now = options.now ?? Date.now;
+    const describe = options.describe ?? describeStack;
+    const started = now();
+    let stack = await describe(name, access);
+    while (stack && condition(stack.status) === 'in-progress') {
+        const waited = now() - started;
+        if (waited >= options.timeoutMs) {
+            throw new StackBusyError(stack, waited);
+        }
+        options.log(`Stack ${name} is ${stack.status} (another deploy, or one that was cut short, is still running); waiting ${Math.round(waited / 1000)}s of at most ${Math.round(options.timeoutMs / 1000)}s for it to finish.`);
+        await sleep(Math.min(options.pollMs, Math.max(0, options.timeoutMs - waited)));
+        stack = await describe(name, access);
+    }
+    return stack;
+}
+class StackBusyError extends Error {
+    info;
+    waitedMs;
+    constructor(info, waitedMs) {
+        super(`Stack ${info.name} is still ${info.status} after ${Math.round(waitedMs / 1000)}s`);
+        this.info = info;
+        this.waitedMs = waitedMs;
+    }
+}
+/**
+ * The regions of a partition where a stack of this name exists, for "deployed, but nothing shows":
+ * the stack is elsewhere. Regions that refuse the call (not enabled for the account) are left out.
+ */
+async function regionsWithStack(name, regions, credentials) {
+    const found = await Promise.all(regions.map(async (region) => {
+        const cfn = new client_cloudformation_dist_cjs.CloudFormationClient({
+            region,
+            credentials,
+            maxAttempts: 2,
+            requestHandler: { requestTimeout: 5000, connectionTimeout: 3000 }
+        });
+        try {
+            const result = await cfn.send(new client_cloudformation_dist_cjs/* DescribeStacksCommand */.Y47({ StackName: name }));
+            const status = result.Stacks?.[0]?.StackStatus;
+            return status && status !== 'DELETE_COMPLETE' ? region : undefined;
+        }
+        catch {
+            return undefined;
+        }
+        finally {
+            cfn.destroy();
+        }
+    }));
+    return found.filter((region) => Boolean(region));
+}
+/**
+ * The first resource that failed since `since`, from the stack's events: the cause, where Serverless'
+ * summary shows only the stack's final status. Cancellations that follow the first failure are not it.
+ */
+async function firstFailure(name, since, access) {
+    const cfn = client(access);
+    const events = [];
+    try {
+        let token;
+        // Newest first; stop paging once past `since`.
+        for (let page = 0; page < 10; page++) {
+            const result = await awsCall(`cloudformation:DescribeStackEvents ${name}`, () => cfn.send(new client_cloudformation_dist_cjs/* DescribeStackEventsCommand */.Ie9({ StackName: name, NextToken: token })), access.retry);
+            const batch = result.StackEvents ?? [];
+            events.push(...batch);
+            token = result.NextToken;
+            if (!token || batch.some(event => event.Timestamp && event.Timestamp < since))
+                break;
+        }
+    }
+    catch (error) {
+        if (missing(error))
+            return undefined;
+        throw error;
+    }
+    finally {
+        cfn.destroy();
+    }
+    const failures = events
+        .filter(e => e.Timestamp && e.Timestamp >= since && /FAILED$/.test(e.ResourceStatus ?? ''))
+        .filter(e => !/cancelled|canceled/i.test(e.ResourceStatusReason ?? ''))
+        .sort((a, b) => (a.Timestamp?.getTime() ?? 0) - (b.Timestamp?.getTime() ?? 0));
+    // A resource's own failure is the cause; the stack's (UPDATE_ROLLBACK_FAILED) only when there is none.
+    const failed = failures.find(e => e.LogicalResourceId !== name) ?? failures[0];
+    if (!failed)
+        return undefined;
+    return {
+        logicalId: failed.LogicalResourceId ?? '',
+        type: failed.ResourceType ?? '',
+        status: failed.ResourceStatus ?? '',
+        reason: failed.ResourceStatusReason ?? ''
+    };
 }
 function outputMap(outputs) {
     return Object.fromEntries(outputs.filter(o => o.OutputKey && o.OutputValue !== undefined).map(o => [o.OutputKey, o.OutputValue]));
 }
+/** The stack outputs that hold a service's URL, most specific first. */
+const URL_OUTPUTS = ['HttpApiUrl', 'ServiceEndpoint'];
+/** The service URL as its stack reports it, not as the CLI prints it. */
 function serviceUrl(outputs) {
     for (const key of URL_OUTPUTS)
         if (outputs[key])
@@ -67558,6 +68492,383 @@ function serviceUrl(outputs) {
         .sort()
         .find(key => key.endsWith('LambdaFunctionUrl'));
     return functionUrl ? outputs[functionUrl] : '';
+}
+
+;// CONCATENATED MODULE: ./src/stage.ts
+
+function checkStageFits(names) {
+    const { service, stage } = names;
+    if (!/^[a-zA-Z0-9-]+$/.test(stage)) {
+        throw new UserError(`Stage '${stage}' has characters AWS names cannot take: use only letters, digits and hyphens.`, { title: 'Stage name' });
+    }
+    const functions = names.functionNames ?? (names.functionKeys ?? []).map(key => `${service}-${stage}-${key}`);
+    const stackName = names.stackName ?? `${service}-${stage}`;
+    const limits = [
+        ...functions.map(name => ({ what: "Lambda's limit for a function name", name, max: 64 })),
+        ...(names.region
+            ? [
+                {
+                    what: "IAM's limit for the role Serverless creates",
+                    name: `${service}-${stage}-${names.region}-lambdaRole`,
+                    max: 64
+                }
+            ]
+            : []),
+        { what: "CloudFormation's limit for a stack name", name: stackName, max: 128 }
+    ];
+    const worst = limits
+        .map(limit => ({ ...limit, over: limit.name.length - limit.max }))
+        .filter(limit => limit.over > 0)
+        .sort((a, b) => b.over - a.over)[0];
+    if (worst) {
+        throw new UserError(`Stage '${stage}' makes ${worst.name} ${worst.name.length} characters long, ${worst.over} over ${worst.what} (${worst.max}). Use a stage at most ${Math.max(1, stage.length - worst.over)} characters long, or a shorter service or function name.`, { title: 'Stage name too long' });
+    }
+    if (!/^[a-zA-Z][-a-zA-Z0-9]*$/.test(stackName)) {
+        throw new UserError(`The stack name ${stackName} is not one CloudFormation takes: it must start with a letter and hold only letters, digits and hyphens.`, { title: 'Stack name' });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/steps.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+/**
+ * The steps of a run, in the order main.ts lists them. Each reads what the earlier ones put in the
+ * run context and adds its own part; none decides what Serverless decides.
+ */
+/** Inputs and the service as written: everything checked before anything is installed or created. */
+function start(report, phases) {
+    const inputs = readInputs();
+    report.command = inputs.command;
+    const config = readServiceConfig(inputs.workingDirectory);
+    checkFramework(config, { version: inputs.serverlessVersion, framework: inputs.framework });
+    const ctx = { inputs, config, report, phases, startedAt: Date.now() };
+    const known = literalIdentity(config, { stage: inputs.stage, region: inputs.awsRegion });
+    if (known.service && known.stage && config.doc)
+        checkStageFits({
+            ...known,
+            service: known.service,
+            stage: known.stage,
+            functionKeys: functionKeys(config.doc)
+        });
+    learnIdentity(ctx, known);
+    return ctx;
+}
+function functionKeys(doc) {
+    const functions = doc.functions;
+    return functions && typeof functions === 'object' && !Array.isArray(functions)
+        ? Object.keys(functions)
+        : undefined;
+}
+/** STS is asked in the service's region when it is already known, else in the partition's home region. */
+function stsRegion(ctx) {
+    return (ctx.inputs.awsRegion ??
+        (ctx.report.region && partitionOfRegion(ctx.report.region) ? ctx.report.region : undefined) ??
+        partitionOfArn(ctx.inputs.roleToAssume).stsRegion);
+}
+async function obtainCredentials(ctx) {
+    const { inputs } = ctx;
+    // Packaging needs no AWS account unless the configuration reads from one (${ssm:}, ${cf:}): a role
+    // or an account check given for it is honoured, otherwise the environment is left as it is.
+    if (inputs.command === 'package' && !inputs.roleToAssume && !inputs.allowedAccountIds.length) {
+        ctx.credentials = { env: {}, exclusive: false };
+        return;
+    }
+    ctx.credentials = await resolveCredentials(inputs, stsRegion(ctx));
+    ctx.report.accountId = ctx.credentials.accountId;
+    publishOutputs(ctx.report);
+}
+async function installNode(ctx) {
+    const { config, inputs } = ctx;
+    await group('Node dependencies', async () => {
+        const env = nodeEnv();
+        const installed = await installNodeModules(config.dir, env);
+        ctx.report.nodeModules = installed;
+        ctx.framework = await prepareFramework(config, {
+            requested: inputs.serverlessVersion,
+            framework: inputs.framework,
+            cacheRoot: process.env.RUNNER_TOOL_CACHE || external_node_path_default().join(external_node_os_default().tmpdir(), 'tool-cache'),
+            env
+        });
+    });
+    ctx.report.serverlessVersion = `${ctx.framework?.name === 'osls' ? 'osls ' : ''}${ctx.framework?.version}`;
+    publishOutputs(ctx.report);
+}
+/** Runs serverless in its own log group, titled with the command line the action chose. */
+function serverless(ctx, command, args) {
+    const call = serverlessCall(ctx, command, args);
+    const title = ['serverless', ...serverlessArgs({ ...call, args: [] })].join(' ');
+    return group(title, () => runServerless(call));
+}
+function serverlessCall(ctx, command, args) {
+    if (!ctx.framework)
+        throw new Error('the framework is not installed yet');
+    return {
+        entry: ctx.framework.entry,
+        command,
+        stage: ctx.inputs.stage,
+        region: ctx.inputs.awsRegion,
+        args,
+        cwd: ctx.config.dir,
+        env: frameworkEnv(ctx)
+    };
+}
+/** Throws the diagnosis of a failed serverless run. */
+function failed(ctx, what, result) {
+    const found = diagnose(result.output, {
+        command: ctx.inputs.command,
+        dir: ctx.config.dir,
+        configFile: ctx.config.configFile,
+        stackName: ctx.identity?.stackName,
+        region: ctx.identity?.region,
+        platform: ctx.report.pipPlatform,
+        pythonVersion: ctx.build?.pythonVersion
+    });
+    throw new UserError(found ? found.message : `serverless ${what} failed (exit code ${result.exitCode}); its output is above.`, { title: found?.title ?? `serverless ${what} failed`, ...found?.annotation });
+}
+/**
+ * What Serverless resolved, before anything that depends on it: `serverless print` when the values
+ * packaging needs are not written out literally, and always before remove and info (which build
+ * nothing, so no state file will tell). A deploy or package with literal values asks nothing here:
+ * its state file tells the rest after packaging.
+ */
+async function resolveService(ctx) {
+    const { inputs, config } = ctx;
+    const builds = inputs.command === 'deploy' || inputs.command === 'package';
+    if (builds && config.doc)
+        ctx.build = readBuild(config.doc, external_node_path_default().basename(config.configFile));
+    if (builds && ctx.build)
+        return;
+    const call = serverlessCall(ctx, [], forwardedArgs('print', inputs.args));
+    const result = await group('serverless print (what Serverless resolves)', () => {
+        info(`[command]${process.execPath} ${call.entry} ${serverlessArgs({ ...call, command: ['print', '--format', 'json'] }).join(' ')}`);
+        return printConfig(call);
+    });
+    if (result.exitCode !== 0 || !result.config)
+        failed(ctx, 'print', result);
+    const identity = identityOf(result.config, { stage: inputs.stage, region: inputs.awsRegion });
+    if (!identity) {
+        throw new UserError(`${external_node_path_default().basename(config.configFile)} resolves to no service name. Set service: to a name such as my-api.`, {
+            title: 'No service name',
+            file: config.configFile
+        });
+    }
+    useIdentity(ctx, identity);
+    if (builds)
+        ctx.build = readBuild(result.config, external_node_path_default().basename(config.configFile));
+}
+function useIdentity(ctx, identity) {
+    ctx.identity = identity;
+    learnIdentity(ctx, identity);
+}
+async function preparePython(ctx) {
+    const { inputs } = ctx;
+    const build = ctx.build;
+    if (!build)
+        throw new Error('the build is not resolved yet');
+    warnAboutRuntime(ctx, build.runtime);
+    if (build.dockerizePip) {
+        notice('custom.pythonRequirements.dockerizePip is on: serverless-python-requirements builds the dependencies in Docker, so the action sets up no Python of its own.');
+        return;
+    }
+    const version = inputs.pythonVersion ?? build.pythonVersion;
+    if (inputs.pythonVersion && !inputs.pythonVersion.startsWith(build.pythonVersion)) {
+        warning(`Input 'python-version' is '${inputs.pythonVersion}' but the functions run on ${build.runtime}: dependencies are built for ${inputs.pythonVersion} and run on ${build.runtime} in Lambda.`);
+    }
+    const runnerTemp = process.env.RUNNER_TEMP || external_node_os_default().tmpdir();
+    ctx.python = await setupPython({
+        version,
+        arch: external_node_os_default().arch(),
+        manifestUrl: process.env.PYTHON_VERSIONS_MANIFEST_URL || PYTHON_MANIFEST_URL,
+        binDir: external_node_path_default().join(runnerTemp, 'serverless-python-deploy', 'bin')
+    });
+    ctx.report.pythonVersion = ctx.python.version;
+    publishOutputs(ctx.report);
+}
+/** A runtime the framework does not know, or one Lambda has deprecated, gets a word before the build. */
+function warnAboutRuntime(ctx, runtime) {
+    if (ctx.framework && frameworkKnowsRuntime(ctx.framework, runtime) === false) {
+        notice(`${ctx.framework.name} ${ctx.framework.version} does not list ${runtime} in its configuration schema, so it warns about it; Lambda runs it all the same. osls, the maintained fork of Serverless v3, knows it: depend on osls instead of serverless in package.json (or set the framework input to osls for a service without its own).`, { title: `${runtime} is newer than ${ctx.framework.name} ${ctx.framework.version}` });
+    }
+    const lifecycle = LAMBDA_PYTHON_LIFECYCLE[runtime];
+    const today = new Date().toISOString().slice(0, 10);
+    if (lifecycle && lifecycle.deprecated <= today) {
+        const blocked = lifecycle.blockUpdate <= today;
+        warning(`Lambda deprecated ${runtime} on ${lifecycle.deprecated}: it gets no more security patches${blocked ? `, and since ${lifecycle.blockUpdate} functions on it can no longer be updated` : `, and from ${lifecycle.blockUpdate} functions on it can no longer be updated (new ones from ${lifecycle.blockCreate})`}. Move provider.runtime to a supported Python, such as python3.13.`, { title: `${runtime} is deprecated` });
+    }
+}
+/** `serverless package`: builds the artifacts, and leaves Serverless' own account of the service. */
+async function packageService(ctx) {
+    const { inputs } = ctx;
+    // A deploy's package step takes the args package knows; the deploy step gets them all.
+    const args = inputs.command === 'package' ? inputs.args : forwardedArgs('package', inputs.args);
+    const started = Date.now();
+    const result = await serverless(ctx, ['package'], args);
+    if (result.exitCode !== 0)
+        failed(ctx, 'package', result);
+    const packaged = readPackagedService(ctx.config.dir, started - 1000);
+    if (!packaged)
+        throw new Error('serverless package left no .serverless/serverless-state.json');
+    ctx.packaged = packaged;
+    useIdentity(ctx, packaged);
+    checkStageFits({ ...packaged, functionNames: packaged.functions.map(fn => fn.name) });
+}
+function steps_access(ctx) {
+    if (!ctx.identity)
+        throw new Error('the service is not resolved yet');
+    return { region: ctx.identity.region, credentials: ctx.credentials?.credentials };
+}
+/**
+ * The stack once no other run is changing it: a deploy or remove of the same stage waits, bounded and
+ * logged, instead of failing on "is in UPDATE_IN_PROGRESS state" or cancelling the other run.
+ */
+async function settledStack(ctx) {
+    const identity = ctx.identity;
+    try {
+        return await waitUntilSettled(identity.stackName, steps_access(ctx), {
+            timeoutMs: STACK_WAIT_MS,
+            pollMs: 15_000,
+            log: message => info(message)
+        });
+    }
+    catch (error) {
+        if (!(error instanceof StackBusyError))
+            throw error;
+        throw new UserError(`Stack ${identity.stackName} is still ${error.info.status} after ${Math.round(error.waitedMs / 60000)} minutes: another deploy of stage ${identity.stage} is running, or one that was cut short left CloudFormation busy. Nothing was changed. Run again once it has finished (the CloudFormation console shows its events), and give the workflow a concurrency group per stage.`, { title: 'Stack busy' });
+    }
+}
+/** The other regions of the partition where a stack of the service's name exists. */
+async function stackElsewhere(ctx) {
+    const identity = ctx.identity;
+    const partition = partitionOfRegion(identity.region);
+    if (!partition)
+        return [];
+    const found = await regionsWithStack(identity.stackName, partition.regions, ctx.credentials?.credentials);
+    return found.filter(region => region !== identity.region);
+}
+/**
+ * Before a deploy: waits out another run's update, and clears a stack whose first create failed
+ * (ROLLBACK_COMPLETE holds nothing and CloudFormation cannot update it). A stack stuck in
+ * UPDATE_ROLLBACK_FAILED is left alone with the command that frees it.
+ */
+async function awaitStack(ctx) {
+    const identity = ctx.identity;
+    let stack = await settledStack(ctx);
+    if (stack && condition(stack.status) === 'failed-create') {
+        notice(`Stack ${stack.name} is ROLLBACK_COMPLETE: its first deploy failed and rolled back, so it holds nothing and CloudFormation cannot update it. Deleting it before deploying again.`);
+        await deleteFailedStack(ctx, stack.name);
+        stack = undefined;
+    }
+    if (stack && condition(stack.status) === 'failed') {
+        throw new UserError(rollbackFailedAdvice(stack.name, identity.region), { title: `Stack ${stack.status}` });
+    }
+    ctx.stackBefore = stack;
+}
+/** Long enough for a Lambda + API deploy to finish; short of the job's own timeout. */
+const STACK_WAIT_MS = 20 * 60_000;
+async function deleteFailedStack(ctx, name) {
+    const { CloudFormationClient, DeleteStackCommand } = await Promise.resolve(/* import() */).then(__nccwpck_require__.t.bind(__nccwpck_require__, 3805, 19));
+    const cfn = new CloudFormationClient({
+        region: steps_access(ctx).region,
+        credentials: ctx.credentials?.credentials
+    });
+    try {
+        await cfn.send(new DeleteStackCommand({ StackName: name }));
+    }
+    finally {
+        cfn.destroy();
+    }
+    const after = await waitUntilSettled(name, steps_access(ctx), {
+        timeoutMs: STACK_WAIT_MS,
+        pollMs: 5000,
+        log: m => info(m)
+    });
+    if (after)
+        throw new UserError(`Stack ${name} could not be deleted (${after.status}: ${after.reason ?? ''}).`, {
+            title: 'Stack not deleted'
+        });
+}
+/** `serverless deploy --package .serverless`: deploys exactly what the package step built. */
+async function deployPackage(ctx) {
+    const identity = ctx.identity;
+    const started = new Date(Date.now() - 5000);
+    const result = await serverless(ctx, ['deploy', '--package', '.serverless'], ctx.inputs.args);
+    if (result.exitCode === 0)
+        return;
+    // The cause is the first resource that failed, from the stack's events, and the stage's state after.
+    const failure = await firstFailure(identity.stackName, started, steps_access(ctx)).catch(() => undefined);
+    const after = await describeStack(identity.stackName, steps_access(ctx)).catch(() => undefined);
+    if (!failure)
+        failed(ctx, 'deploy', result);
+    const serving = after && after.status === 'UPDATE_ROLLBACK_COMPLETE'
+        ? ` CloudFormation rolled the stack back: stage ${identity.stage} still serves the previous deployment.`
+        : after && after.status === 'ROLLBACK_COMPLETE'
+            ? ' It was the first deploy of the stage and rolled back: nothing serves yet; the next deploy clears the failed stack first.'
+            : '';
+    throw new UserError(`CloudFormation failed to deploy ${identity.stackName}: ${failure.logicalId} (${failure.type}) ${failure.status}: ${failure.reason}.${serving}`, { title: 'Deploy failed in CloudFormation' });
+}
+/** The URL from the stack's outputs, not from the CLI's text. */
+async function readUrl(ctx) {
+    const identity = ctx.identity;
+    const stack = await describeStack(identity.stackName, steps_access(ctx));
+    if (!stack)
+        throw await missingStack(ctx);
+    ctx.report.url = serviceUrl(stack.outputs);
+    publishOutputs(ctx.report);
+    if (!ctx.report.url)
+        warning(`Stack ${identity.stackName} has no HttpApiUrl, ServiceEndpoint or function URL output; url is empty.`);
+}
+/** The stack is not where Serverless says the service lives: say where it is, if anywhere. */
+async function missingStack(ctx) {
+    const identity = ctx.identity;
+    const elsewhere = await stackElsewhere(ctx);
+    const where = elsewhere.length
+        ? ` A stack of that name exists in ${elsewhere.join(', ')}: set aws-region (or provider.region) to ${elsewhere.length === 1 ? 'it' : 'the one you mean'}.`
+        : ` No region of the ${partitionOfRegion(identity.region)?.id ?? 'aws'} partition has a stack of that name: deploy the stage first.`;
+    return new UserError(`Stack ${identity.stackName} does not exist in ${identity.region}${ctx.report.accountId ? ` (account ${ctx.report.accountId})` : ''}.${where}`, { title: 'No such stack' });
+}
+async function showInfo(ctx) {
+    const identity = ctx.identity;
+    if (!(await describeStack(identity.stackName, steps_access(ctx))))
+        throw await missingStack(ctx);
+    const result = await serverless(ctx, ['info'], ctx.inputs.args);
+    if (result.exitCode !== 0)
+        failed(ctx, 'info', result);
+}
+/** `serverless remove`; a stage that is already gone is a success with a notice, so a teardown can run twice. */
+async function removeStack(ctx) {
+    const identity = ctx.identity;
+    const stack = await settledStack(ctx);
+    if (!stack) {
+        const elsewhere = await stackElsewhere(ctx);
+        notice(`Stack ${identity.stackName} does not exist in ${identity.region}: stage ${identity.stage} is already removed, nothing to do.${elsewhere.length ? ` (A stack of that name exists in ${elsewhere.join(', ')}: set aws-region to remove that one.)` : ''}`, { title: 'Nothing to remove' });
+        ctx.report.removed = 'already gone';
+        return;
+    }
+    const result = await serverless(ctx, ['remove'], ctx.inputs.args);
+    if (result.exitCode !== 0) {
+        // Removed meanwhile (another teardown): the goal is reached.
+        if (/does not exist/.test(serverlessError(result.output) ?? '') &&
+            !(await describeStack(identity.stackName, steps_access(ctx)))) {
+            notice(`Stack ${identity.stackName} was removed meanwhile; nothing left to do.`);
+            return;
+        }
+        failed(ctx, 'remove', result);
+    }
+    ctx.report.removed = 'removed';
 }
 
 ;// CONCATENATED MODULE: ./src/summary.ts
@@ -67625,121 +68936,70 @@ function summary_escape(text) {
 
 
 
-
-
-
-
-
-
-
+/** What each command does after the common preparation, step by step. */
+const COMMAND_STEPS = {
+    deploy: [
+        ['python', preparePython],
+        ['serverless package', packageService],
+        ['stack state', awaitStack],
+        ['serverless deploy', deployPackage],
+        ['stack outputs', readUrl]
+    ],
+    package: [
+        ['python', preparePython],
+        ['serverless package', packageService]
+    ],
+    info: [
+        ['serverless info', showInfo],
+        ['stack outputs', readUrl]
+    ],
+    remove: [['serverless remove', removeStack]]
+};
+/** Every command starts here: credentials before the slow work, so that a refusal comes first. */
+const PREPARE = [
+    ['credentials', obtainCredentials],
+    ['node dependencies', installNode],
+    ['resolve service', resolveService]
+];
 async function run() {
     const phases = new Phases();
     const report = { command: 'deploy', phases: phases.list };
+    let ctx;
     try {
         if (process.platform === 'win32') {
             throw new UserError('This action runs on Linux and macOS runners (Lambda builds its Python packages for Linux). Set runs-on: ubuntu-latest.');
         }
-        const inputs = readInputs();
-        report.command = inputs.command;
-        const service = readService(inputs.workingDirectory, {
-            stage: inputs.stage,
-            region: inputs.awsRegion,
-            env: process.env
-        });
-        checkFramework(service, inputs.serverlessVersion);
-        Object.assign(report, {
-            service: service.name,
-            stage: service.stage,
-            region: service.region,
-            stackName: service.stackName
-        });
-        const pythonVersion = inputs.pythonVersion ?? service.pythonVersion;
-        if (inputs.pythonVersion && !inputs.pythonVersion.startsWith(service.pythonVersion)) {
-            warning(`Input 'python-version' is '${inputs.pythonVersion}' but provider.runtime is ${service.runtime}: dependencies are built for ${inputs.pythonVersion} and run on ${service.runtime} in Lambda.`);
+        ctx = await phases.time('inputs', () => start(report, phases));
+        for (const [name, step] of [...PREPARE, ...COMMAND_STEPS[ctx.inputs.command]]) {
+            await phases.time(name, () => step(ctx));
         }
-        // Packaging needs no AWS account; the rest gets credentials before the slow work, so a refusal comes first.
-        const credentials = inputs.command === 'package'
-            ? { env: {} }
-            : await phases.time('credentials', () => resolveCredentials(inputs, service.region));
-        report.accountId = credentials.accountId;
-        const runnerTemp = process.env.RUNNER_TEMP || external_node_os_default().tmpdir();
-        const python = await phases.time('python', () => setupPython({
-            version: pythonVersion,
-            arch: external_node_os_default().arch(),
-            manifestUrl: process.env.PYTHON_VERSIONS_MANIFEST_URL || PYTHON_MANIFEST_URL,
-            binDir: external_node_path_default().join(runnerTemp, 'serverless-python-deploy', 'bin')
-        }));
-        report.pythonVersion = python.version;
-        const serverless = await phases.time('npm', () => group('npm', async () => {
-            await installNodeModules(service.dir);
-            return prepareServerless(service, {
-                requested: inputs.serverlessVersion,
-                cacheRoot: process.env.RUNNER_TOOL_CACHE || external_node_path_default().join(external_node_os_default().tmpdir(), 'tool-cache')
-            });
-        }));
-        report.serverlessVersion = serverless.version;
-        const result = await phases.time(`serverless ${inputs.command}`, () => group(`serverless ${inputs.command} --stage ${service.stage} --region ${service.region}`, () => runServerless({
-            bin: serverless.bin,
-            command: inputs.command,
-            stage: service.stage,
-            region: service.region,
-            args: inputs.args,
-            cwd: service.dir,
-            env: credentials.env
-        })));
-        if (result.exitCode !== 0) {
-            const cause = diagnose(result.output, inputs.command, service.stackName);
-            throw new UserError(`serverless ${inputs.command} failed (exit code ${result.exitCode})${cause ? `: ${cause}` : '; its output is above.'}`);
-        }
-        if (inputs.command === 'deploy' || inputs.command === 'info') {
-            const outputs = await phases.time('stack outputs', () => stackOutputs(service.stackName, service.region, credentials.credentials));
-            report.url = serviceUrl(outputs);
-            if (!report.url)
-                warning(`Stack ${service.stackName} has no HttpApiUrl, ServiceEndpoint or function URL output; url is empty.`);
-        }
-        if (inputs.command === 'deploy' && report.url)
-            await phases.time('url check', () => checkUrl(report));
-        setOutputs(report);
     }
     catch (error) {
         report.error = error instanceof Error ? error.message : String(error);
-        if (!(error instanceof UserError) && error instanceof Error && error.stack)
-            debug(error.stack);
-        setFailed(report.error);
+        if (error instanceof UserError) {
+            report.errorTitle = error.annotation.title;
+            process.exitCode = ExitCode.Failure;
+            core_error(report.error, annotation(error));
+        }
+        else {
+            if (error instanceof Error && error.stack)
+                debug(error.stack);
+            setFailed(report.error);
+        }
     }
     finally {
+        if (ctx?.inputs.exportCredentials && ctx.credentials?.exclusive)
+            exportCredentials(ctx.credentials, report.region);
+        publishOutputs(report);
         if (report.service)
             await writeSummary(report).catch(error => warning(`Job summary not written: ${String(error)}`));
     }
 }
-/**
- * Says whether the deployed URL answers. One that does not is a warning rather than a failure: the
- * stack is deployed either way, and a private API may not be reachable from the runner.
- */
-async function checkUrl(report) {
-    const url = report.url;
-    // A rehearsal against LocalStack or moto reports an AWS URL that nothing serves.
-    if (process.env.AWS_ENDPOINT_URL) {
-        report.answer = 'not checked (AWS_ENDPOINT_URL is set)';
-        info(`${url} not checked: AWS_ENDPOINT_URL is set, so this is a rehearsal.`);
-        return;
-    }
-    const check = await checkEndpoint(url);
-    report.answer = check.detail;
-    if (check.answered)
-        info(`${url} answers: ${check.detail}`);
-    else
-        warning(`Deployed, but ${url} does not answer (${check.detail}). Read the function's logs: serverless logs -f <function> --stage ${report.stage}.`);
-}
-function setOutputs(report) {
-    setOutput('url', report.url ?? '');
-    setOutput('stack-name', report.stackName ?? '');
-    setOutput('service', report.service ?? '');
-    setOutput('stage', report.stage ?? '');
-    setOutput('region', report.region ?? '');
-    setOutput('python-version', report.pythonVersion ?? '');
-    setOutput('serverless-version', report.serverlessVersion ?? '');
-    setOutput('aws-account-id', report.accountId ?? '');
+/** The error's annotation, its file relative to the repository so that GitHub shows it on the file. */
+function annotation(error) {
+    const { file, ...rest } = error.annotation;
+    const root = process.env.GITHUB_WORKSPACE || process.cwd();
+    return { ...rest, ...(file ? { file: external_node_path_default().isAbsolute(file) ? external_node_path_default().relative(root, file) : file } : {}) };
 }
 
 

@@ -6,7 +6,7 @@ import path from 'node:path'
 import { accessDenied, missingIdTokenPermission, missingOidcProvider, type Claims } from './diagnosis.js'
 import { UserError } from './errors.js'
 import type { Inputs } from './inputs.js'
-import { withRetry, type RetryOptions } from './retry.js'
+import { AWS_RETRY, transientReason, withRetry, type RetryOptions } from './retry.js'
 
 export interface AwsCredentials {
   accessKeyId: string
@@ -16,11 +16,13 @@ export interface AwsCredentials {
 }
 
 export interface CredentialResult {
-  /** Variables for the serverless process only; empty when the environment already has credentials. */
+  /** Variables for the serverless process only; empty when the environment's own credentials are used. */
   env: Record<string, string>
   /** For the action's own AWS clients; undefined means the SDK's default chain. */
   credentials?: AwsCredentials
   accountId?: string
+  /** Only these credentials may reach serverless (role-to-assume): every competing source is removed. */
+  exclusive: boolean
 }
 
 export interface CredentialDeps {
@@ -31,7 +33,7 @@ export interface CredentialDeps {
 
 type Settings = Pick<
   Inputs,
-  'roleToAssume' | 'audience' | 'roleSessionName' | 'roleDurationSeconds' | 'exportCredentials'
+  'roleToAssume' | 'audience' | 'roleSessionName' | 'roleDurationSeconds' | 'allowedAccountIds'
 >
 
 const defaultDeps: CredentialDeps = {
@@ -40,8 +42,6 @@ const defaultDeps: CredentialDeps = {
   sts: (region, credentials) => new STSClient({ region, credentials, maxAttempts: 1 }),
   retry: {}
 }
-
-const RETRY = { attempts: 5, maxElapsedMs: 60_000, baseDelayMs: 1000, maxDelayMs: 15_000 }
 
 /** STS session names: 2-64 characters of [\w+=,.@-]. */
 export function sessionName(repository: string | undefined, runId: string | undefined): string {
@@ -58,71 +58,63 @@ export function tokenClaims(token: string): Claims {
   }
 }
 
-function hasAmbientCredentials(env: NodeJS.ProcessEnv): boolean {
-  if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) return true
-  if (env.AWS_PROFILE || env.AWS_WEB_IDENTITY_TOKEN_FILE) return true
-  if (env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI || env.AWS_CONTAINER_CREDENTIALS_FULL_URI) return true
-  // A self-hosted runner on EC2 may have an instance role, which only a network call would reveal.
-  if (env.RUNNER_ENVIRONMENT === 'self-hosted' && env.AWS_EC2_METADATA_DISABLED !== 'true') return true
+/** Where the SDK's default chain would find credentials, in its order; undefined when nowhere. */
+export function ambientSource(env: NodeJS.ProcessEnv): string | undefined {
+  if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY)
+    return `the environment (AWS_ACCESS_KEY_ID${env.AWS_SESSION_TOKEN ? ' with AWS_SESSION_TOKEN' : ''})`
+  if (env.AWS_PROFILE) return `the profile ${env.AWS_PROFILE} (AWS_PROFILE)`
+  if (env.AWS_WEB_IDENTITY_TOKEN_FILE)
+    return `a web identity token (AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN)`
+  if (env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI || env.AWS_CONTAINER_CREDENTIALS_FULL_URI)
+    return 'the container credentials endpoint'
   const aws = path.join(env.HOME || os.homedir(), '.aws')
-  return [
+  const files = [
     env.AWS_SHARED_CREDENTIALS_FILE ?? path.join(aws, 'credentials'),
     env.AWS_CONFIG_FILE ?? path.join(aws, 'config')
-  ].some(existsSync)
+  ].filter(file => existsSync(file))
+  if (files.length) return `the default profile in ${files.join(' and ')}`
+  // A self-hosted runner on EC2 may have an instance role, which only a network call would reveal.
+  if (env.RUNNER_ENVIRONMENT === 'self-hosted' && env.AWS_EC2_METADATA_DISABLED !== 'true')
+    return "the runner's instance role (EC2 instance metadata)"
+  return undefined
 }
 
 function errorName(error: unknown): string {
   return (error as { name?: string })?.name ?? ''
 }
 
-/** Throttling, 5xx and dropped connections are worth another try; refusals and bad input are not. */
-export function transientReason(error: unknown): string | undefined {
-  const e = error as {
-    name?: string
-    code?: string
-    $metadata?: { httpStatusCode?: number }
-    statusCode?: number
-    message?: string
-  }
-  const name = errorName(error)
-  if (
-    /Throttl|RequestLimitExceeded|TooManyRequests|IDPCommunicationError|ServiceUnavailable|InternalFailure/.test(
-      name
-    )
-  )
-    return name
-  const status = e?.$metadata?.httpStatusCode ?? e?.statusCode
-  if (status && status >= 500) return `HTTP ${status}`
-  if (
-    /ECONNRESET|ETIMEDOUT|ECONNREFUSED|EPIPE|EAI_AGAIN|socket hang up/.test(
-      `${e?.code ?? ''} ${e?.message ?? ''}`
-    )
-  )
-    return e?.code ?? 'connection reset'
-  // core.getIDToken wraps the token endpoint's failures in a plain Error naming the status code.
-  if (/Failed to get ID Token[\s\S]*(5\d\d|Error Code : 5)/.test(e?.message ?? ''))
-    return 'token endpoint error'
-  return undefined
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
 }
 
+/**
+ * Credentials for the run: assumed with GitHub OIDC when role-to-assume is set, else the ones
+ * already in the environment. Either way, STS says whose they are before anything changes, and an
+ * account not in allowed-account-ids stops the run.
+ */
 export async function resolveCredentials(
   settings: Settings,
-  region: string,
+  stsRegion: string,
   env: NodeJS.ProcessEnv = process.env,
   deps: CredentialDeps = defaultDeps
 ): Promise<CredentialResult> {
+  const retry = { ...AWS_RETRY, ...deps.retry, retryable: transientReason, log: (m: string) => core.info(m) }
   if (!settings.roleToAssume) {
-    if (!hasAmbientCredentials(env)) {
+    const source = ambientSource(env)
+    if (!source) {
       throw new UserError(
-        'No AWS credentials: set role-to-assume to a role this repository may assume with OIDC (and permissions: id-token: write), or configure credentials in an earlier step (for example aws-actions/configure-aws-credentials).'
+        'No AWS credentials: set role-to-assume to a role this repository may assume with OIDC (and permissions: id-token: write), or configure credentials in an earlier step (for example aws-actions/configure-aws-credentials).',
+        { title: 'No AWS credentials' }
       )
     }
-    return { env: {} }
+    const accountId = await callerAccount(deps.sts(stsRegion), retry, source)
+    checkAllowed(settings.allowedAccountIds, accountId, source)
+    core.info(`Using the credentials from ${source}: account ${accountId}`)
+    return { env: {}, accountId, exclusive: false }
   }
   if (!env.ACTIONS_ID_TOKEN_REQUEST_URL || !env.ACTIONS_ID_TOKEN_REQUEST_TOKEN)
-    throw new UserError(missingIdTokenPermission())
+    throw new UserError(missingIdTokenPermission(), { title: 'No OIDC token' })
 
-  const retry = { ...RETRY, ...deps.retry, retryable: transientReason, log: (m: string) => core.info(m) }
   const token = await withRetry(
     'Getting the GitHub OIDC token',
     () => deps.getIDToken(settings.audience),
@@ -131,7 +123,7 @@ export async function resolveCredentials(
   core.setSecret(token)
   const claims = tokenClaims(token)
 
-  const sts = deps.sts(region)
+  const sts = deps.sts(stsRegion)
   let credentials: AwsCredentials
   try {
     const assumed = await withRetry(
@@ -157,15 +149,21 @@ export async function resolveCredentials(
       expiration: c.Expiration
     }
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error)
     if (
       errorName(error).startsWith('AccessDenied') ||
-      /not authorized to perform sts:AssumeRoleWithWebIdentity/i.test(message)
+      /not authorized to perform sts:AssumeRoleWithWebIdentity/i.test(message(error))
     ) {
-      throw new UserError(accessDenied(settings.roleToAssume, claims, message))
+      throw new UserError(accessDenied(settings.roleToAssume, claims, message(error)), {
+        title: 'Role refused this run'
+      })
     }
-    if (errorName(error).startsWith('InvalidIdentityToken') && /OpenIDConnect provider/i.test(message)) {
-      throw new UserError(missingOidcProvider(settings.roleToAssume, message))
+    if (
+      errorName(error).startsWith('InvalidIdentityToken') &&
+      /OpenIDConnect provider/i.test(message(error))
+    ) {
+      throw new UserError(missingOidcProvider(settings.roleToAssume, message(error)), {
+        title: 'No GitHub OIDC provider'
+      })
     }
     throw error
   } finally {
@@ -176,28 +174,64 @@ export async function resolveCredentials(
   core.setSecret(credentials.secretAccessKey)
   if (credentials.sessionToken) core.setSecret(credentials.sessionToken)
 
-  const identity = deps.sts(region, credentials)
-  let accountId: string | undefined
-  try {
-    const who = await withRetry(
-      'sts:GetCallerIdentity',
-      () => identity.send(new GetCallerIdentityCommand({})),
-      retry
-    )
-    accountId = who.Account
-  } finally {
-    identity.destroy()
-  }
-  core.info(`Assumed ${settings.roleToAssume} in account ${accountId ?? 'unknown'}`)
+  const source = `the role ${settings.roleToAssume}`
+  const accountId = await callerAccount(deps.sts(stsRegion, credentials), retry, source)
+  checkAllowed(settings.allowedAccountIds, accountId, source)
+  core.info(`Assumed ${settings.roleToAssume} in account ${accountId}`)
 
   const variables: Record<string, string> = {
     AWS_ACCESS_KEY_ID: credentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-    ...(credentials.sessionToken ? { AWS_SESSION_TOKEN: credentials.sessionToken } : {}),
-    AWS_REGION: region,
-    AWS_DEFAULT_REGION: region
+    ...(credentials.sessionToken ? { AWS_SESSION_TOKEN: credentials.sessionToken } : {})
   }
-  if (settings.exportCredentials)
-    for (const [name, value] of Object.entries(variables)) core.exportVariable(name, value)
-  return { env: variables, credentials, accountId }
+  return { env: variables, credentials, accountId, exclusive: true }
+}
+
+async function callerAccount(
+  sts: Pick<STSClient, 'send' | 'destroy'>,
+  retry: RetryOptions,
+  source: string
+): Promise<string> {
+  try {
+    const who = await withRetry(
+      'sts:GetCallerIdentity',
+      () => sts.send(new GetCallerIdentityCommand({})),
+      retry
+    )
+    if (!who.Account) throw new Error('STS named no account')
+    return who.Account
+  } catch (error) {
+    if (
+      /ExpiredToken|InvalidClientTokenId|SignatureDoesNotMatch|UnrecognizedClient|CredentialsProviderError|Could not load credentials/i.test(
+        `${errorName(error)} ${message(error)}`
+      )
+    ) {
+      throw new UserError(
+        `The AWS credentials from ${source} do not work: ${message(error)}. They are missing, expired or revoked: refresh them in the step that sets them, or use role-to-assume for short-lived credentials made for each run.`,
+        { title: 'AWS credentials do not work' }
+      )
+    }
+    throw error
+  } finally {
+    sts.destroy()
+  }
+}
+
+function checkAllowed(allowed: string[], accountId: string, source: string): void {
+  if (allowed.length && !allowed.includes(accountId)) {
+    throw new UserError(
+      `Input 'allowed-account-ids' is '${allowed.join(',')}', but the credentials from ${source} belong to account ${accountId}. Nothing was deployed or deleted. Use a role in one of the allowed accounts, or add ${accountId} to allowed-account-ids.`,
+      { title: 'Account not allowed' }
+    )
+  }
+}
+
+/**
+ * export-credentials: the assumed credentials, and the region Serverless deployed to, for the job's
+ * later steps (as aws-actions/configure-aws-credentials exports them). Written at the end of the run,
+ * so that no process the action starts sees them in its environment.
+ */
+export function exportCredentials(result: CredentialResult, region: string | undefined): void {
+  const variables = { ...result.env, ...(region ? { AWS_REGION: region, AWS_DEFAULT_REGION: region } : {}) }
+  for (const [name, value] of Object.entries(variables)) core.exportVariable(name, value)
 }

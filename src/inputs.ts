@@ -1,11 +1,20 @@
-import * as core from '@actions/core'
 import * as semver from 'semver'
 import { UserError } from './errors.js'
+import { PARTITIONS, partitionOfRegion } from './regions.js'
 
 export const COMMANDS = ['deploy', 'remove', 'package', 'info'] as const
 export type Command = (typeof COMMANDS)[number]
 
-/** Everything the action was given, read and checked once. Nothing else calls core.getInput. */
+export const FRAMEWORKS = ['serverless', 'osls'] as const
+export type Framework = (typeof FRAMEWORKS)[number]
+
+/** An inclusive range of HTTP status codes. */
+export interface StatusRange {
+  from: number
+  to: number
+}
+
+/** Everything the action was given, read and checked once. Nothing else reads an input. */
 export interface Inputs {
   command: Command
   workingDirectory: string
@@ -13,22 +22,80 @@ export interface Inputs {
   awsRegion?: string
   pythonVersion?: string
   serverlessVersion?: string
+  /** The framework package for a service that brings none of its own. */
+  framework?: Framework
   args: string[]
   roleToAssume?: string
   audience: string
   roleSessionName?: string
   roleDurationSeconds: number
   exportCredentials: boolean
+  allowedAccountIds: string[]
+  cache: boolean
+  /** Undefined turns the smoke test off. */
+  smokeTestPath?: string
+  smokeTestUrl?: string
+  smokeTestTimeoutSeconds: number
+  smokeTestExpect: StatusRange[]
+  rollbackOnFailure: boolean
+  commentOnPr: boolean
+  githubToken?: string
 }
 
-type Getter = (name: string) => string
+/**
+ * An input's value as the runner gave it: undefined when it gave none at all. The runner passes every
+ * input that has a default in action.yml, so undefined only happens outside a runner; an empty string
+ * is a value the workflow set (`smoke-test-path: ''` turns the smoke test off).
+ */
+export type Getter = (name: string) => string | undefined
+
+/** The runner's convention, as @actions/core reads it: INPUT_ + the name in upper case, spaces as _. */
+export const envGetter: Getter = name => process.env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`]
+
+/**
+ * Flags the action sets itself, or that would make serverless do something other than the command:
+ * another stage, region, account or config than the ones the action checked and reports on, a
+ * package it did not build, or help text instead of a deploy.
+ */
+const OWNED_FLAGS: Record<string, string> = {
+  '--stage': 'set the stage input instead',
+  '-s': 'set the stage input instead',
+  '--region': 'set the aws-region input instead',
+  '-r': 'set the aws-region input instead',
+  '--aws-profile': 'the action deploys with the credentials it checked (role-to-assume); remove it',
+  '--config': 'set working-directory to the folder of the service instead',
+  '-c': 'set working-directory to the folder of the service instead',
+  '--package': 'the action packages the service itself; remove it',
+  '-p': 'the action packages the service itself; remove it',
+  '--help': 'it would print help instead of running the command; remove it',
+  '-h': 'it would print help instead of running the command; remove it',
+  '--version': 'it would print the version instead of running the command; remove it',
+  '-v': 'it would print the version instead of running the command; remove it'
+}
 
 function bad(input: string, value: string, fix: string): UserError {
   return new UserError(`Input '${input}' is '${value}': ${fix}`)
 }
 
-export function readInputs(get: Getter = name => core.getInput(name)): Inputs {
-  const text = (name: string): string | undefined => get(name).trim() || undefined
+/** YAML 1.2's booleans, as core.getBooleanInput takes them. */
+function boolean(input: string, value: string): boolean {
+  if (['true', 'True', 'TRUE'].includes(value)) return true
+  if (['false', 'False', 'FALSE'].includes(value)) return false
+  throw bad(input, value, 'use true or false.')
+}
+
+function wholeNumber(input: string, value: string, min: number, max: number, unit: string): number {
+  const n = Number(value)
+  if (!/^\d+$/.test(value) || n < min || n > max) {
+    throw bad(input, value, `use a whole number of ${unit} from ${min} to ${max}.`)
+  }
+  return n
+}
+
+export function readInputs(get: Getter = envGetter): Inputs {
+  const raw = (name: string): string | undefined => get(name)?.trim()
+  /** Empty and absent are the same for most inputs: the default applies. */
+  const text = (name: string): string | undefined => raw(name) || undefined
 
   const command = text('command') ?? 'deploy'
   if (!(COMMANDS as readonly string[]).includes(command)) {
@@ -37,12 +104,23 @@ export function readInputs(get: Getter = name => core.getInput(name)): Inputs {
 
   const stage = text('stage')
   if (stage !== undefined && !/^[a-zA-Z0-9-]+$/.test(stage)) {
-    throw bad('stage', stage, 'a Serverless stage has only letters, digits and hyphens, for example prod.')
+    throw bad(
+      'stage',
+      stage,
+      'a Serverless stage has only letters, digits and hyphens (Serverless and the AWS names built from it allow nothing else), for example prod or pr-42.'
+    )
   }
 
   const awsRegion = text('aws-region')
-  if (awsRegion !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(awsRegion)) {
-    throw bad('aws-region', awsRegion, 'use an AWS region code such as us-east-1 or eu-west-2.')
+  if (awsRegion !== undefined && !partitionOfRegion(awsRegion)?.regions.includes(awsRegion)) {
+    const partition = partitionOfRegion(awsRegion)
+    throw bad(
+      'aws-region',
+      awsRegion,
+      partition
+        ? `no ${partition.id} region has that name; use one of ${partition.regions.join(', ')}.`
+        : `use an AWS region code of the ${PARTITIONS.map(p => p.id).join(', ')} partitions, such as us-east-1 or eu-west-2 (or leave it empty for provider.region from serverless.yml).`
+    )
   }
 
   const pythonVersion = text('python-version')
@@ -50,7 +128,7 @@ export function readInputs(get: Getter = name => core.getInput(name)): Inputs {
     throw bad(
       'python-version',
       pythonVersion,
-      'use a Python 3 version such as 3.11 (or leave it empty to follow provider.runtime).'
+      'use a Python 3 version such as 3.11 or 3.11.9 (or leave it empty to follow provider.runtime).'
     )
   }
 
@@ -66,24 +144,30 @@ export function readInputs(get: Getter = name => core.getInput(name)): Inputs {
     }
   }
 
-  const roleToAssume = text('role-to-assume')
-  if (roleToAssume !== undefined && !/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/.test(roleToAssume)) {
+  const framework = text('framework')
+  if (framework !== undefined && !(FRAMEWORKS as readonly string[]).includes(framework)) {
     throw bad(
-      'role-to-assume',
-      roleToAssume,
-      'use a role ARN such as arn:aws:iam::123456789012:role/github-deploy.'
+      'framework',
+      framework,
+      `use serverless (the Serverless Framework v3) or osls (its maintained v3 fork), or leave it empty for the project’s own.`
     )
   }
 
-  const durationText = text('role-duration-seconds') ?? '3600'
-  const roleDurationSeconds = Number(durationText)
-  if (!/^\d+$/.test(durationText) || roleDurationSeconds < 900 || roleDurationSeconds > 43200) {
+  const roleToAssume = text('role-to-assume')
+  if (
+    roleToAssume !== undefined &&
+    !/^arn:aws(-cn|-us-gov)?:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/.test(roleToAssume)
+  ) {
     throw bad(
-      'role-duration-seconds',
-      durationText,
-      'use a whole number of seconds from 900 to 43200 (default 3600).'
+      'role-to-assume',
+      roleToAssume,
+      'use a role ARN such as arn:aws:iam::123456789012:role/github-deploy (or leave it empty to use credentials already in the environment).'
     )
   }
+
+  const audience = text('audience') ?? 'sts.amazonaws.com'
+  if (/\s/.test(audience))
+    throw bad('audience', audience, 'use one audience without spaces, such as sts.amazonaws.com.')
 
   const roleSessionName = text('role-session-name')
   if (roleSessionName !== undefined && !/^[\w+=,.@-]{2,64}$/.test(roleSessionName)) {
@@ -94,19 +178,65 @@ export function readInputs(get: Getter = name => core.getInput(name)): Inputs {
     )
   }
 
-  const exportText = text('export-credentials') ?? 'false'
-  if (!['true', 'false'].includes(exportText.toLowerCase())) {
-    throw bad('export-credentials', exportText, 'use true or false.')
+  const roleDurationSeconds = wholeNumber(
+    'role-duration-seconds',
+    text('role-duration-seconds') ?? '3600',
+    900,
+    43200,
+    'seconds'
+  )
+
+  const allowedText = text('allowed-account-ids') ?? ''
+  const allowedAccountIds = allowedText
+    .split(/[\s,]+/)
+    .map(id => id.trim())
+    .filter(Boolean)
+  const badId = allowedAccountIds.find(id => !/^\d{12}$/.test(id))
+  if (badId !== undefined) {
+    throw bad(
+      'allowed-account-ids',
+      allowedText,
+      `'${badId}' is not an AWS account ID; list 12-digit account IDs separated by commas, such as 123456789012,210987654321.`
+    )
   }
+
+  // Empty here means "no smoke test", so only an absent input takes the default.
+  const pathText = raw('smoke-test-path') ?? '/health'
+  if (pathText !== '' && (!pathText.startsWith('/') || /\s/.test(pathText))) {
+    throw bad(
+      'smoke-test-path',
+      pathText,
+      'use a path that starts with /, such as /health (or an empty string to turn the smoke test off).'
+    )
+  }
+
+  const smokeTestUrl = text('smoke-test-url')
+  if (smokeTestUrl !== undefined && !isHttpUrl(smokeTestUrl)) {
+    throw bad(
+      'smoke-test-url',
+      smokeTestUrl,
+      'use an http:// or https:// URL, such as https://api.example.com (or leave it empty to probe the deployed url).'
+    )
+  }
+
+  const smokeTestTimeoutSeconds = wholeNumber(
+    'smoke-test-timeout',
+    text('smoke-test-timeout') ?? '60',
+    1,
+    900,
+    'seconds'
+  )
+
+  const expectText = text('smoke-test-expect') ?? '200-399'
+  const smokeTestExpect = parseStatusRanges(expectText)
 
   const argsText = text('args') ?? ''
   const args = splitArgs(argsText)
-  // The action passes --stage and --region itself, and reads the stack of the stage it passed.
-  const owned = args.find(arg => /^(--stage|-s|--region|-r)(=|$)/.test(arg))
-  if (owned) {
-    const input = /stage|^-s/.test(owned) ? 'stage' : 'aws-region'
-    throw bad('args', argsText, `set the ${input} input instead of passing ${owned.split('=')[0]} in args.`)
+  for (const arg of args) {
+    const flag = arg.split('=')[0]
+    if (OWNED_FLAGS[flag]) throw bad('args', argsText, `${flag} is not taken in args: ${OWNED_FLAGS[flag]}.`)
   }
+
   return {
     command: command as Command,
     workingDirectory: text('working-directory') ?? '.',
@@ -114,13 +244,55 @@ export function readInputs(get: Getter = name => core.getInput(name)): Inputs {
     awsRegion,
     pythonVersion,
     serverlessVersion,
+    framework: framework as Framework | undefined,
     args,
     roleToAssume,
-    audience: text('audience') ?? 'sts.amazonaws.com',
+    audience,
     roleSessionName,
     roleDurationSeconds,
-    exportCredentials: exportText.toLowerCase() === 'true'
+    exportCredentials: boolean('export-credentials', text('export-credentials') ?? 'false'),
+    allowedAccountIds,
+    cache: boolean('cache', text('cache') ?? 'true'),
+    smokeTestPath: pathText === '' ? undefined : pathText,
+    smokeTestUrl,
+    smokeTestTimeoutSeconds,
+    smokeTestExpect,
+    rollbackOnFailure: boolean('rollback-on-failure', text('rollback-on-failure') ?? 'true'),
+    commentOnPr: boolean('comment-on-pr', text('comment-on-pr') ?? 'false'),
+    githubToken: text('github-token')
   }
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text)
+    return (url.protocol === 'http:' || url.protocol === 'https:') && Boolean(url.host)
+  } catch {
+    return false
+  }
+}
+
+/** `200-399`, `200`, or a list of those: `200,204,300-308`. */
+export function parseStatusRanges(text: string): StatusRange[] {
+  const ranges = text.split(',').map(part => {
+    const match = /^\s*(\d{3})\s*(?:-\s*(\d{3})\s*)?$/.exec(part)
+    const from = Number(match?.[1])
+    const to = Number(match?.[2] ?? match?.[1])
+    if (!match || from < 100 || to > 599 || from > to) return undefined
+    return { from, to }
+  })
+  if (ranges.some(range => range === undefined)) {
+    throw bad(
+      'smoke-test-expect',
+      text,
+      'use HTTP status codes or ranges of them from 100 to 599, such as 200-399 or 200,204.'
+    )
+  }
+  return ranges as StatusRange[]
+}
+
+export function statusExpected(status: number, ranges: StatusRange[]): boolean {
+  return ranges.some(range => status >= range.from && status <= range.to)
 }
 
 /** Splits `args` as a shell would for words and quotes, without running a shell. */

@@ -1,28 +1,72 @@
-import { existsSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
-import YAML, { type ScalarTag, type CollectionTag } from 'yaml'
+import YAML, { type CollectionTag, type ScalarTag } from 'yaml'
 import { UserError } from './errors.js'
 
-/** What the action needs to know about a service before anything runs. */
-export interface Service {
+/**
+ * What the service is. Serverless is the only authority: the action reads serverless.yml itself only
+ * to check literal values early (a runtime that is not Python, a v4 pin) and to skip asking Serverless
+ * when everything it needs before packaging is written out literally. Every value with a variable in
+ * it comes from Serverless: `serverless print` before packaging, `.serverless/serverless-state.json`
+ * after. Nothing here ever puts a default in place of a value it could not read.
+ */
+
+type Doc = Record<string, unknown>
+
+/** The names Serverless v3 looks for, in its order (lib/cli/resolve-configuration-path.js). */
+export const CONFIG_FILES = ['yml', 'yaml', 'json', 'js', 'mjs', 'cjs', 'ts'].map(ext => `serverless.${ext}`)
+
+export type Architecture = 'x86_64' | 'arm64'
+
+export interface ServiceConfig {
   dir: string
   configFile: string
-  name: string
-  /** `frameworkVersion` as written, when it is a literal. */
+  /** The configuration as written; undefined for JavaScript and TypeScript, which only Serverless evaluates. */
+  doc?: Doc
+  /** `frameworkVersion` when it is a literal. */
   frameworkVersion?: string
-  runtime: string
-  /** `3.11` for `python3.11`. */
-  pythonVersion: string
-  /** The stage serverless will use: the input, else provider.stage, else Serverless's `dev`. */
-  stage: string
-  /** The input, else provider.region, else AWS_REGION / AWS_DEFAULT_REGION, else Serverless's us-east-1. */
-  region: string
-  stackName: string
-  /** Plugins named in serverless.yml that come from npm (local `./` plugins are left out). */
+  /** npm plugins named literally (local `./` plugins are left out). */
   plugins: string[]
 }
 
-const CONFIG_FILES = ['serverless.yml', 'serverless.yaml', 'serverless.json']
+/** What packaging needs to know before pip runs. */
+export interface Build {
+  /** `python3.11`. */
+  runtime: string
+  /** `3.11`. */
+  pythonVersion: string
+  architecture: Architecture
+  /** serverless-python-requirements runs pip in Docker. */
+  dockerizePip: boolean
+  /** The service names its own pip `--platform` in pipCmdExtraArgs. */
+  ownPlatform: boolean
+  /** The service uses serverless-python-requirements at all. */
+  pythonRequirements: boolean
+}
+
+/** Where the service deploys: what Serverless resolved. */
+export interface Identity {
+  service: string
+  stage: string
+  region: string
+  stackName: string
+}
+
+export interface ServiceFunction {
+  /** The key under `functions:`. */
+  key: string
+  /** The Lambda function name. */
+  name: string
+  runtime?: string
+}
+
+/** The packaged service as Serverless saved it. */
+export interface PackagedService extends Identity {
+  functions: ServiceFunction[]
+  runtime?: string
+  /** Zip files under .serverless, relative to it. */
+  artifacts: string[]
+}
 
 // serverless.yml may use CloudFormation's short-form functions (`!Ref`, `!GetAtt`, ...). They are kept
 // as their long form so that parsing never fails on them; the action reads none of those values.
@@ -67,196 +111,338 @@ const cfnTags: (ScalarTag | CollectionTag)[] = CFN_FUNCTIONS.flatMap(fn => {
   ]
 })
 
-type Doc = Record<string, unknown>
-
-export interface ServiceContext {
-  stage?: string
-  region?: string
-  env: NodeJS.ProcessEnv
+/** Serverless configuration files below `dir`, nearest first, for suggesting a working-directory. */
+function configsBelow(dir: string, depth = 3): string[] {
+  const found: string[] = []
+  const walk = (current: string, level: number) => {
+    if (level > depth) return
+    let entries: string[]
+    try {
+      entries = readdirSync(current).sort()
+    } catch {
+      return
+    }
+    for (const entry of entries) {
+      if (entry.startsWith('.') || entry === 'node_modules') continue
+      const child = path.join(current, entry)
+      if (!statSync(child, { throwIfNoEntry: false })?.isDirectory()) continue
+      if (CONFIG_FILES.some(name => existsSync(path.join(child, name)))) found.push(child)
+    }
+    for (const entry of entries) {
+      if (entry.startsWith('.') || entry === 'node_modules') continue
+      const child = path.join(current, entry)
+      if (statSync(child, { throwIfNoEntry: false })?.isDirectory()) walk(child, level + 1)
+    }
+  }
+  walk(dir, 1)
+  return found
 }
 
-export function readService(workingDirectory: string, context: ServiceContext): Service {
-  const dir = path.resolve(workingDirectory)
+export function readServiceConfig(workingDirectory: string, root = process.cwd()): ServiceConfig {
+  const dir = path.resolve(root, workingDirectory)
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new UserError(
-      `Input 'working-directory' is '${workingDirectory}': no such folder. Set it to the folder that holds serverless.yml, relative to the repository root (did the workflow run actions/checkout?).`
+      `Input 'working-directory' is '${workingDirectory}': no such folder (${dir}). Set it to the folder that holds serverless.yml, relative to the repository root (did the workflow run actions/checkout?).`,
+      { title: 'No service folder' }
     )
   }
   const configFile = CONFIG_FILES.map(name => path.join(dir, name)).find(file => existsSync(file))
   if (!configFile) {
+    const below = configsBelow(dir).map(found => path.relative(root, found) || '.')
+    const suggestion = below.length
+      ? ` A Serverless service is below it: set working-directory: ${below[0]}${below.length > 1 ? ` (or one of ${below.slice(1, 4).join(', ')})` : ''}.`
+      : ' Set working-directory to the service folder, or add a serverless.yml there.'
     throw new UserError(
-      `Input 'working-directory' is '${workingDirectory}': it has no serverless.yml. Set working-directory to the service folder, or add a serverless.yml there.`
+      `Input 'working-directory' is '${workingDirectory}': ${dir} has no ${CONFIG_FILES.slice(0, 3).join(', ')} or other serverless.* configuration (this is "This command can only be run in a Serverless service directory").${suggestion}`,
+      { title: 'No serverless.yml' }
     )
   }
-  const doc = parseConfig(configFile)
-  return describe(doc, dir, configFile, context)
+  const doc = parseConfig(configFile, root)
+  const config: ServiceConfig = {
+    dir,
+    configFile,
+    doc,
+    frameworkVersion: doc ? literalString(doc.frameworkVersion) : undefined,
+    plugins: doc ? pluginNames(doc.plugins) : []
+  }
+  if (doc) checkLiterals(config, doc)
+  return config
 }
 
-function parseConfig(file: string): Doc {
+function parseConfig(file: string, root: string): Doc | undefined {
   const name = path.basename(file)
+  if (!/\.(ya?ml|json)$/.test(name)) return undefined
   const text = readFileSync(file, 'utf8')
+  const where = path.relative(root, file)
   let value: unknown
-  try {
-    if (file.endsWith('.json')) value = JSON.parse(text)
-    else {
-      const doc = YAML.parseDocument(text, { customTags: cfnTags, prettyErrors: true })
-      if (doc.errors.length > 0) throw doc.errors[0]
-      value = doc.toJS({ maxAliasCount: -1 })
+  if (name.endsWith('.json')) {
+    try {
+      value = JSON.parse(text)
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error)
+      throw new UserError(`${where} is not valid JSON: ${reason}. Fix the syntax there.`, {
+        title: `${name} is not JSON`,
+        file: where
+      })
     }
-  } catch (error) {
-    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error)
-    throw new UserError(
-      `${name} could not be read: ${reason}. Fix the syntax there (a YAML linter shows where).`
-    )
+  } else {
+    const doc = YAML.parseDocument(text, { customTags: cfnTags, prettyErrors: true, uniqueKeys: false })
+    const error = doc.errors[0]
+    if (error) {
+      const [line, column] = error.linePos?.[0] ? [error.linePos[0].line, error.linePos[0].col] : [1, 1]
+      throw new UserError(
+        `${where} is not valid YAML, at line ${line}, column ${column}: ${error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}. Fix the syntax there (a YAML linter shows where).`,
+        { title: `${name} is not YAML`, file: where, startLine: line, startColumn: column }
+      )
+    }
+    value = doc.toJS({ maxAliasCount: -1 })
   }
   if (!value || typeof value !== 'object' || Array.isArray(value)) {
     throw new UserError(
-      `${name} does not describe a service (it is not a mapping). It needs at least service, provider and functions.`
+      `${where} does not describe a service (it is not a mapping). It needs at least service, provider and functions.`,
+      { title: `${name} is not a service`, file: where }
     )
   }
   return value as Doc
 }
 
-function describe(doc: Doc, dir: string, configFile: string, context: ServiceContext): Service {
-  const file = path.basename(configFile)
-  const variables = new Variables(doc, context)
-  const name = variables.text('service')
-  if (!name) {
+const VARIABLE = /\$\{/
+
+/** The value at a dotted path when every step to it is written out; `variable` where a variable stands in the way. */
+function lookup(doc: Doc, address: string): unknown {
+  let node: unknown = doc
+  for (const key of address.split('.')) {
+    if (typeof node === 'string' && VARIABLE.test(node)) return VARIABLE_MARK
+    if (!node || typeof node !== 'object') return undefined
+    node = (node as Doc)[key]
+  }
+  if (typeof node === 'string' && VARIABLE.test(node)) return VARIABLE_MARK
+  return node
+}
+const VARIABLE_MARK = Symbol('variable')
+
+function literalString(value: unknown): string | undefined {
+  if (typeof value === 'number') return String(value)
+  return typeof value === 'string' && !VARIABLE.test(value) ? value : undefined
+}
+
+/** Checks the values written out literally; variables are left to Serverless. */
+function checkLiterals(config: ServiceConfig, doc: Doc): void {
+  const file = path.basename(config.configFile)
+  if (doc.service === undefined) {
+    throw new UserError(`${file} has no service name. Add one at the top, such as service: my-api.`, {
+      title: 'No service name',
+      file: config.configFile
+    })
+  }
+  if (doc.provider === undefined) {
     throw new UserError(
-      `${file} has no 'service' name this action can read. Set service: to a literal name, such as service: my-api.`
+      `${file} has no provider section. Add provider: with name: aws and a Python runtime such as python3.11.`,
+      { title: 'No provider', file: config.configFile }
     )
   }
-  const provider = (doc.provider ?? {}) as Doc
-  if (provider.name !== undefined && provider.name !== 'aws') {
+  const name = lookup(doc, 'provider.name')
+  if (typeof name === 'string' && name !== 'aws') {
     throw new UserError(
-      `${file} has provider.name '${String(provider.name)}': this action deploys to AWS. Set provider.name: aws.`
+      `${file} has provider.name '${name}': this action deploys to AWS. Set provider.name: aws.`,
+      { title: 'Not an AWS service', file: config.configFile }
     )
   }
-  const runtime = variables.text('provider.runtime') ?? functionRuntime(doc)
-  const python = runtime ? /^python(3\.\d+)$/.exec(runtime) : null
-  if (!runtime || !python) {
+  const runtimes = runtimesOf(doc)
+  if (runtimes !== 'variable' && !runtimes.some(isPython)) {
+    const shown =
+      lookup(doc, 'provider.runtime') === undefined
+        ? `no provider.runtime, so Serverless v3 runs its functions on ${runtimes.join(', ') || 'nodejs16.x'}`
+        : `provider.runtime ${runtimes.join(', ')}`
     throw new UserError(
-      `${file} has provider.runtime '${runtime ?? ''}': this action deploys Python services. Set provider.runtime to a Lambda Python runtime such as python3.11.`
+      `${file} has ${shown}: this action deploys Python services. Set provider.runtime to a Lambda Python runtime such as python3.11.`,
+      { title: 'Not a Python service', file: config.configFile }
     )
-  }
-  const stage = context.stage ?? variables.text('provider.stage') ?? 'dev'
-  variables.stage = stage
-  const region =
-    context.region ??
-    variables.text('provider.region') ??
-    context.env.AWS_REGION ??
-    context.env.AWS_DEFAULT_REGION ??
-    'us-east-1'
-  variables.region = region
-  return {
-    dir,
-    configFile,
-    name,
-    frameworkVersion: variables.text('frameworkVersion'),
-    runtime,
-    pythonVersion: python[1],
-    stage,
-    region,
-    stackName: variables.text('provider.stackName') ?? `${name}-${stage}`,
-    plugins: pluginNames(doc.plugins)
   }
 }
 
-/** Without provider.runtime, every function has to name the same one for the action to know it. */
-function functionRuntime(doc: Doc): string | undefined {
-  const functions = Object.values((doc.functions ?? {}) as Record<string, Doc>)
-  const runtimes = new Set(functions.map(fn => fn?.runtime).filter((r): r is string => typeof r === 'string'))
-  return runtimes.size === 1 ? [...runtimes][0] : undefined
+function isPython(runtime: string): boolean {
+  return /^python3\.\d+$/.test(runtime)
+}
+
+function functionsOf(doc: Doc): Record<string, Doc> | 'variable' {
+  const functions = lookup(doc, 'functions')
+  if (functions === VARIABLE_MARK) return 'variable'
+  // Serverless also takes a list of mappings (often one ${file()} each) and merges them.
+  const parts = Array.isArray(functions) ? functions : [functions ?? {}]
+  if (parts.some(part => typeof part === 'string')) return 'variable'
+  return Object.assign({}, ...(parts as Doc[])) as Record<string, Doc>
+}
+
+/** The runtimes of the functions that run from a zip (images have none), or 'variable'. */
+function runtimesOf(doc: Doc): string[] | 'variable' {
+  const provider = lookup(doc, 'provider.runtime')
+  const functions = functionsOf(doc)
+  if (provider === VARIABLE_MARK || functions === 'variable') return 'variable'
+  const runtimes = new Set<string>()
+  for (const fn of Object.values(functions)) {
+    if (!fn || typeof fn !== 'object') return 'variable'
+    if (fn.image !== undefined) continue
+    const own = fn.runtime ?? provider ?? 'nodejs16.x'
+    if (typeof own !== 'string' || VARIABLE.test(own)) return 'variable'
+    runtimes.add(own)
+  }
+  if (Object.keys(functions).length === 0 && typeof provider === 'string') runtimes.add(provider)
+  return [...runtimes]
+}
+
+function architecturesOf(doc: Doc): string[] | 'variable' {
+  const provider = lookup(doc, 'provider.architecture')
+  const functions = functionsOf(doc)
+  if (provider === VARIABLE_MARK || functions === 'variable') return 'variable'
+  const found = new Set<string>()
+  for (const fn of Object.values(functions)) {
+    if (!fn || typeof fn !== 'object' || fn.image !== undefined) continue
+    const own = fn.architecture ?? provider ?? 'x86_64'
+    if (typeof own !== 'string' || VARIABLE.test(own)) return 'variable'
+    found.add(own)
+  }
+  if (found.size === 0) found.add(typeof provider === 'string' ? provider : 'x86_64')
+  return [...found]
+}
+
+/**
+ * What packaging needs before pip runs, read from a configuration: the one as written when those
+ * values are literals (undefined otherwise), or the one `serverless print` resolved.
+ */
+export function readBuild(doc: Doc, file: string): Build | undefined {
+  const runtimes = runtimesOf(doc)
+  const architectures = architecturesOf(doc)
+  const plugins = lookup(doc, 'plugins')
+  const requirements = lookup(doc, 'custom.pythonRequirements')
+  const dockerize = lookup(doc, 'custom.pythonRequirements.dockerizePip')
+  const extraArgs = lookup(doc, 'custom.pythonRequirements.pipCmdExtraArgs')
+  if (
+    runtimes === 'variable' ||
+    architectures === 'variable' ||
+    plugins === VARIABLE_MARK ||
+    requirements === VARIABLE_MARK ||
+    dockerize === VARIABLE_MARK ||
+    extraArgs === VARIABLE_MARK ||
+    (Array.isArray(extraArgs) && extraArgs.some(arg => typeof arg === 'string' && VARIABLE.test(arg)))
+  )
+    return undefined
+
+  const python = [...new Set(runtimes.filter(isPython))]
+  if (python.length === 0) {
+    throw new UserError(
+      `${file} resolves provider.runtime to ${runtimes.join(', ') || 'nothing'}: this action deploys Python services. Set provider.runtime to a Lambda Python runtime such as python3.11.`,
+      { title: 'Not a Python service' }
+    )
+  }
+  if (python.length > 1) {
+    throw new UserError(
+      `${file} gives its functions different Python runtimes (${python.join(', ')}): their dependencies are built once, by one Python. Use one Python runtime for the service, or split it into services.`,
+      { title: 'Several Python runtimes' }
+    )
+  }
+  const arch = architectures.map(a => (a === 'arm64' ? 'arm64' : a === 'x86_64' ? 'x86_64' : a))
+  const unknown = arch.find(a => a !== 'arm64' && a !== 'x86_64')
+  if (unknown) {
+    throw new UserError(
+      `${file} has architecture '${unknown}': Lambda runs x86_64 or arm64. Set provider.architecture to one of them.`,
+      { title: 'Unknown architecture' }
+    )
+  }
+  if (arch.length > 1) {
+    throw new UserError(
+      `${file} runs some functions on x86_64 and others on arm64: their dependencies are built once, for one platform. Give every Python function the same architecture, or split the service.`,
+      { title: 'Several architectures' }
+    )
+  }
+  const pluginList = pluginNames(plugins)
+  // dockerizePip: true, or 'non-linux' (Docker everywhere but on Linux, which a Linux runner is).
+  const dockerizePip = dockerize === true || dockerize === 'true'
+  return {
+    runtime: python[0],
+    pythonVersion: python[0].replace(/^python/, ''),
+    architecture: arch[0] as Architecture,
+    dockerizePip,
+    ownPlatform: Array.isArray(extraArgs) && extraArgs.some(arg => /--platform\b/.test(String(arg))),
+    pythonRequirements: pluginList.includes('serverless-python-requirements')
+  }
+}
+
+/**
+ * The identity Serverless gives a service from its resolved configuration, by its own rules
+ * (lib/plugins/aws/provider.js getStage/getRegion, lib/plugins/aws/lib/naming.js getStackName):
+ * the CLI option, else provider.*, else `dev` and `us-east-1`; the stack `provider.stackName`, else
+ * `<service>-<stage>`. `print` gives the resolved configuration, so nothing here is a guess.
+ */
+export function identityOf(
+  resolved: Doc,
+  options: { stage?: string; region?: string }
+): Identity | undefined {
+  const service = typeof resolved.service === 'object' ? (resolved.service as Doc)?.name : resolved.service
+  const provider = (resolved.provider ?? {}) as Doc
+  if (typeof service !== 'string' || !service) return undefined
+  const stage =
+    options.stage ?? (typeof provider.stage === 'string' && provider.stage ? provider.stage : 'dev')
+  const region =
+    options.region ?? (typeof provider.region === 'string' && provider.region ? provider.region : 'us-east-1')
+  const stackName =
+    typeof provider.stackName === 'string' && provider.stackName ? provider.stackName : `${service}-${stage}`
+  return { service, stage, region, stackName }
+}
+
+/** The parts of the identity a configuration as written already fixes, for outputs before Serverless runs. */
+export function literalIdentity(
+  config: ServiceConfig,
+  options: { stage?: string; region?: string }
+): Partial<Identity> {
+  const doc = config.doc
+  if (!doc) return { stage: options.stage, region: options.region }
+  const service = literalString(doc.service)
+  const fixed = (address: string): string | undefined | null => {
+    const value = lookup(doc, address)
+    if (value === undefined) return null // absent: Serverless' default applies
+    return literalString(value)
+  }
+  const stageValue = fixed('provider.stage')
+  const stage = options.stage ?? (stageValue === null ? 'dev' : stageValue)
+  const regionValue = fixed('provider.region')
+  const region = options.region ?? (regionValue === null ? 'us-east-1' : regionValue)
+  const stackValue = fixed('provider.stackName')
+  const stackName = stackValue === null ? (service && stage ? `${service}-${stage}` : undefined) : stackValue
+  return { service, stage, region, stackName }
+}
+
+/** What `serverless package` saved in .serverless/serverless-state.json. */
+export function readPackagedService(dir: string, notBefore = 0): PackagedService | undefined {
+  const file = path.join(dir, '.serverless', 'serverless-state.json')
+  // A state file from an earlier run (a self-hosted runner keeps the workspace) is not this run's truth.
+  if (!existsSync(file) || statSync(file).mtimeMs < notBefore) return undefined
+  const state = JSON.parse(readFileSync(file, 'utf8')) as { service?: Doc; package?: Doc }
+  const service = state.service ?? {}
+  const provider = (service.provider ?? {}) as Doc
+  const identity = identityOf(service, {
+    stage: typeof provider.stage === 'string' ? provider.stage : undefined,
+    region: typeof provider.region === 'string' ? provider.region : undefined
+  })
+  if (!identity) return undefined
+  const functions = Object.entries((service.functions ?? {}) as Record<string, Doc>).map(([key, fn]) => ({
+    key,
+    name: typeof fn?.name === 'string' ? fn.name : `${identity.service}-${identity.stage}-${key}`,
+    runtime: typeof fn?.runtime === 'string' ? fn.runtime : (provider.runtime as string | undefined)
+  }))
+  const artifacts = readdirSync(path.join(dir, '.serverless')).filter(name => name.endsWith('.zip'))
+  return {
+    ...identity,
+    functions,
+    runtime: typeof provider.runtime === 'string' ? provider.runtime : undefined,
+    artifacts
+  }
 }
 
 function pluginNames(plugins: unknown): string[] {
   const list = Array.isArray(plugins) ? plugins : ((plugins as Doc | undefined)?.modules ?? [])
   return (list as unknown[]).filter(
-    (p): p is string => typeof p === 'string' && !p.startsWith('.') && !path.isAbsolute(p)
+    (p): p is string =>
+      typeof p === 'string' && !p.startsWith('.') && !path.isAbsolute(p) && !VARIABLE.test(p)
   )
-}
-
-/**
- * Resolves the few Serverless variables the action's own fields use (`opt:`, `env:`, `self:`, `sls:`,
- * literals as fallbacks). Anything else stays unresolved: the field is then treated as unknown and
- * Serverless itself decides.
- */
-class Variables {
-  stage?: string
-  region?: string
-  constructor(
-    private readonly doc: Doc,
-    private readonly context: ServiceContext
-  ) {
-    this.stage = context.stage
-    this.region = context.region
-  }
-
-  text(address: string, depth = 0): string | undefined {
-    const value = address
-      .split('.')
-      .reduce<unknown>((node, key) => (node as Doc | undefined)?.[key], this.doc)
-    if (typeof value === 'number') return String(value)
-    if (typeof value !== 'string') return undefined
-    return this.resolve(value, depth)
-  }
-
-  private resolve(value: string, depth: number): string | undefined {
-    if (depth > 10) return undefined
-    let unresolved = false
-    const out = value.replace(/\$\{([^${}]*(?:\$\{[^{}]*\}[^${}]*)*)\}/g, (_, body: string) => {
-      const resolved = this.candidates(body).reduce<string | undefined>(
-        (found, c) => found ?? this.source(c, depth),
-        undefined
-      )
-      if (resolved === undefined) unresolved = true
-      return resolved ?? ''
-    })
-    return unresolved ? undefined : out
-  }
-
-  private candidates(body: string): string[] {
-    const parts: string[] = []
-    let level = 0
-    let current = ''
-    for (const c of body) {
-      if (c === ',' && level === 0) {
-        parts.push(current.trim())
-        current = ''
-        continue
-      }
-      if (c === '{') level++
-      if (c === '}') level--
-      current += c
-    }
-    parts.push(current.trim())
-    return parts
-  }
-
-  private source(candidate: string, depth: number): string | undefined {
-    const literal = /^(['"])(.*)\1$/.exec(candidate)
-    if (literal) return literal[2]
-    if (/^-?\d+(\.\d+)?$/.test(candidate)) return candidate
-    if (candidate.startsWith('${')) return this.resolve(candidate, depth + 1)
-    const [source, ...rest] = candidate.split(':')
-    const address = rest.join(':')
-    switch (source) {
-      case 'opt':
-        return address === 'stage'
-          ? this.context.stage
-          : address === 'region'
-            ? this.context.region
-            : undefined
-      case 'env':
-        return this.context.env[address] || undefined
-      case 'sls':
-        return address === 'stage' ? this.stage : undefined
-      case 'self':
-        if (address === 'provider.stage' && this.stage) return this.stage
-        if (address === 'provider.region' && this.region) return this.region
-        return this.text(address, depth + 1)
-      default:
-        return undefined
-    }
-  }
 }

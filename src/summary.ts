@@ -17,8 +17,15 @@ export interface Report {
   accountId?: string
   pythonVersion?: string
   serverlessVersion?: string
+  /** How the Node dependencies were installed: installed, up to date, no package.json. */
+  nodeModules?: string
+  /** The platform pip was asked to build for. */
+  pipPlatform?: string
+  /** After remove: removed, or already gone. */
+  removed?: string
   phases: Phase[]
   error?: string
+  errorTitle?: string
 }
 
 /** Times each phase of the run for the job summary. */

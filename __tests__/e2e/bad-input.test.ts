@@ -23,19 +23,19 @@ const cases: [string, Record<string, string>, Record<string, string>, RegExp][] 
     'a folder without serverless.yml',
     {},
     { 'main.py': '' },
-    /Input 'working-directory' is '.+': it has no serverless\.yml\. Set working-directory/
+    /Input 'working-directory' is '.+': .+ has no serverless\.yml, serverless\.yaml, serverless\.json or other serverless\.\* configuration/
   ],
   [
     'a runtime that is not Python',
     {},
     { 'serverless.yml': GOOD_YML.replace('python3.11', 'nodejs20.x') },
-    /serverless\.yml has provider\.runtime 'nodejs20\.x': this action deploys Python services\. Set provider\.runtime to .*python3\.11/
+    /serverless\.yml has provider\.runtime nodejs20\.x: this action deploys Python services\. Set provider\.runtime to .*python3\.11/
   ],
   [
     'unreadable YAML',
     {},
     { 'serverless.yml': 'service: api\nprovider: [unclosed\n' },
-    /serverless\.yml could not be read: .+Fix the syntax/
+    /serverless\.yml is not valid YAML, at line \d+, column \d+: .+Fix the syntax/
   ],
   [
     'a project pinned to serverless v4',
@@ -75,7 +75,7 @@ const cases: [string, Record<string, string>, Record<string, string>, RegExp][] 
     'args that set the stage',
     { args: '--stage prod --verbose' },
     { 'serverless.yml': GOOD_YML },
-    /Input 'args' is '--stage prod --verbose': set the stage input instead of passing --stage in args/
+    /Input 'args' is '--stage prod --verbose': --stage is not taken in args: set the stage input instead/
   ]
 ]
 
@@ -103,7 +103,9 @@ describe('bad input fails with one error annotation and runs nothing', () => {
     })
     expect(run.exitCode).toBe(1)
     const errors = run.stdout.split('\n').filter(line => line.startsWith('::error'))
-    expect(errors).toEqual([expect.stringMatching(/^::error::No AWS credentials: set role-to-assume/)])
+    expect(errors).toEqual([
+      expect.stringMatching(/^::error title=No AWS credentials::No AWS credentials: set role-to-assume/)
+    ])
     expect(run.stdout).not.toContain('[command]')
   })
 })

@@ -4,7 +4,7 @@ import path from 'node:path'
 import { copyFixture } from '../support/fixture.js'
 import { startMoto, type Moto } from '../support/moto.js'
 import { startFaultProxy, startIssuer, type Fault, type FaultProxy, type Issuer } from '../support/oidc.js'
-import { localPipIndexEnv } from '../support/pip.js'
+import { pipEnv } from '../support/pip.js'
 import { NODE24, runAction, type ActionRun } from '../support/runner.js'
 
 jest.setTimeout(600_000)
@@ -40,7 +40,7 @@ async function oidcRun(
       ...inputs
     },
     env: {
-      ...localPipIndexEnv(),
+      ...pipEnv(),
       AWS_ENDPOINT_URL: moto.endpoint,
       AWS_ENDPOINT_URL_STS: proxy.endpoint,
       ACTIONS_ID_TOKEN_REQUEST_URL: issuer.url,

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process'
 import { existsSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { copyFixture, zipEntries } from '../support/fixture.js'
-import { localPipIndexEnv } from '../support/pip.js'
+import { pipEnv } from '../support/pip.js'
 import { ROOT, runAction, type ActionRun } from '../support/runner.js'
 
 jest.setTimeout(600_000)
@@ -19,7 +19,7 @@ describe('package a service that brings no package.json, with no AWS credentials
     rmSync(path.join(service, 'package-lock.json'))
     run = await runAction({
       inputs: { command: 'package', 'working-directory': service, stage: 'prod', 'aws-region': 'us-east-1' },
-      env: localPipIndexEnv()
+      env: pipEnv()
     })
     if (run.exitCode !== 0) console.log(run.stdout.slice(-4000), run.stderr.slice(-2000))
   })
@@ -29,7 +29,7 @@ describe('package a service that brings no package.json, with no AWS credentials
     expect(run.stdout).toMatch(/npm install --prefix .*serverless@3\.\d+\.\d+/)
     expect(run.stdout).toContain('serverless-python-requirements@')
     expect(run.outputs['serverless-version']).toMatch(/^3\./)
-    expect(run.outputs.url).toBe('')
+    expect(run.outputs.url ?? '').toBe('')
     expect(run.outputs['stack-name']).toBe('fixture-api-prod')
   })
 
@@ -67,7 +67,7 @@ describe('package a service that brings no package.json, with no AWS credentials
   it('reuses the provided serverless from the tool cache on the next run', async () => {
     const again = await runAction({
       inputs: { command: 'package', 'working-directory': service, stage: 'prod', 'aws-region': 'us-east-1' },
-      env: localPipIndexEnv(),
+      env: pipEnv(),
       home: run.home
     })
     expect(again.exitCode).toBe(0)
@@ -87,7 +87,7 @@ describe('package a service that brings no package.json, with no AWS credentials
         'serverless-version': '3.39.0',
         args: '--verbose'
       },
-      env: localPipIndexEnv(),
+      env: pipEnv(),
       home: run.home
     })
     if (pinned.exitCode !== 0) console.log(pinned.stdout.slice(-4000))
@@ -95,7 +95,7 @@ describe('package a service that brings no package.json, with no AWS credentials
     expect(pinned.outputs['serverless-version']).toBe('3.39.0')
     expect(pinned.stdout).toMatch(/npm install --prefix .* serverless@3\.39\.0/)
     expect(pinned.stdout).toMatch(
-      /\[command\]\S+\/serverless package --stage prod --region us-east-1 --verbose\n/
+      /\[command\]\S+ \S+\/serverless\.js package --stage prod --region us-east-1 --verbose\n/
     )
   })
 })

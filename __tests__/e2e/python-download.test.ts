@@ -2,7 +2,7 @@ import { jest } from '@jest/globals'
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { copyFixture, zipEntries } from '../support/fixture.js'
-import { localPipIndexEnv } from '../support/pip.js'
+import { pipEnv } from '../support/pip.js'
 import {
   buildPythonRelease,
   downloadSkipReason,
@@ -30,7 +30,7 @@ maybe('a Python the runner lacks: manifest, download, setup.sh, tool cache, PATH
     service = copyFixture('py312')
     first = await runAction({
       inputs: { command: 'package', 'working-directory': service },
-      env: { ...localPipIndexEnv(), PYTHON_VERSIONS_MANIFEST_URL: server.manifestUrl }
+      env: { ...pipEnv(), PYTHON_VERSIONS_MANIFEST_URL: server.manifestUrl }
     })
     if (first.exitCode !== 0) console.log(first.stdout.slice(-4000), first.stderr.slice(-2000))
   })
@@ -62,7 +62,7 @@ maybe('a Python the runner lacks: manifest, download, setup.sh, tool cache, PATH
     const before = server.requests.length
     const again = await runAction({
       inputs: { command: 'package', 'working-directory': service },
-      env: { ...localPipIndexEnv(), PYTHON_VERSIONS_MANIFEST_URL: server.manifestUrl },
+      env: { ...pipEnv(), PYTHON_VERSIONS_MANIFEST_URL: server.manifestUrl },
       home: first.home
     })
     expect(again.exitCode).toBe(0)

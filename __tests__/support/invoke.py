@@ -4,14 +4,17 @@ Usage: python3 -S invoke.py ARTIFACT.zip MODULE.FUNCTION PATH...
 -S keeps site-packages out, so the handler runs on the zip's contents and the standard library only.
 Prints one JSON line per path: {"path", "statusCode", "body"}.
 """
+import atexit
 import importlib
 import json
+import shutil
 import sys
 import tempfile
 import zipfile
 
 artifact, handler_name, *paths = sys.argv[1:]
 root = tempfile.mkdtemp(prefix="artifact-")
+atexit.register(shutil.rmtree, root, ignore_errors=True)
 zipfile.ZipFile(artifact).extractall(root)
 sys.path.insert(0, root)
 module_name, function_name = handler_name.rsplit(".", 1)

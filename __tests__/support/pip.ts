@@ -1,1 +1,1 @@
-export { localPipIndexEnv } from './pip-index.mjs'
+export { localPipIndexEnv, pipEnv, SHARED_WHEELS } from './pip-index.mjs'

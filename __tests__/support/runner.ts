@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import YAML from 'yaml'
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const DIST = path.join(ROOT, 'dist', 'index.js')
@@ -29,6 +30,21 @@ export interface RunOptions {
   /** Reuse a runner home (temp dir and tool cache) across runs, as a self-hosted runner would. */
   home?: string
   cwd?: string
+}
+
+/**
+ * The inputs a runner passes when the workflow gives none: action.yml's defaults. Expressions
+ * (`${{ github.token }}`) are the runner's to evaluate, so those are left out.
+ */
+export function actionDefaults(): Record<string, string> {
+  const action = YAML.parse(readFileSync(path.join(ROOT, 'action.yml'), 'utf8')) as {
+    inputs: Record<string, { default?: string }>
+  }
+  return Object.fromEntries(
+    Object.entries(action.inputs)
+      .filter(([, input]) => input.default !== undefined && !input.default.includes('${{'))
+      .map(([name, input]) => [name, input.default as string])
+  )
 }
 
 /** Parses the `name<<delimiter` file format @actions/core writes for outputs and env. */
@@ -92,7 +108,7 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
     RUNNER_OS: 'Linux',
     RUNNER_ARCH: 'X64'
   })
-  for (const [name, value] of Object.entries(options.inputs)) {
+  for (const [name, value] of Object.entries({ ...actionDefaults(), ...options.inputs })) {
     env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value
   }
   for (const [key, value] of Object.entries(options.env ?? {})) {

@@ -15,8 +15,9 @@ jest.unstable_mockModule('@actions/core', () => ({
   }
 }))
 
-const { resolveCredentials, sessionName, tokenClaims, transientReason } =
+const { ambientSource, exportCredentials, resolveCredentials, sessionName, tokenClaims } =
   await import('../../src/credentials.js')
+const { transientReason } = await import('../../src/retry.js')
 const { UserError } = await import('../../src/errors.js')
 type Deps = Parameters<typeof resolveCredentials>[3]
 
@@ -25,7 +26,8 @@ const settings = {
   roleToAssume: ROLE,
   audience: 'sts.amazonaws.com',
   roleDurationSeconds: 1800,
-  exportCredentials: false
+  exportCredentials: false,
+  allowedAccountIds: [] as string[]
 }
 const oidcEnv = {
   ACTIONS_ID_TOKEN_REQUEST_URL: 'http://127.0.0.1:1/token',
@@ -78,39 +80,60 @@ beforeEach(() => {
 })
 
 describe('without role-to-assume', () => {
-  it('uses credentials already in the environment', async () => {
-    const result = await resolveCredentials({ ...settings, roleToAssume: undefined }, 'eu-west-1', {
-      AWS_ACCESS_KEY_ID: 'AKIA',
-      AWS_SECRET_ACCESS_KEY: 'x',
-      HOME: oidcEnv.HOME
-    })
-    expect(result).toEqual({ env: {} })
+  const ambient = { ...settings, roleToAssume: undefined }
+
+  it('uses credentials already in the environment, and asks STS whose they are', async () => {
+    const { deps, sent } = fakeSts(['identity'])
+    const env = { AWS_ACCESS_KEY_ID: 'AKIA', AWS_SECRET_ACCESS_KEY: 'x', HOME: oidcEnv.HOME }
+    const result = await resolveCredentials(ambient, 'eu-west-1', env, deps)
+    expect(result).toEqual({ env: {}, accountId: '123456789012', exclusive: false })
+    expect(sent.map(s => [s.command, s.credentials])).toEqual([['GetCallerIdentityCommand', undefined]])
   })
 
   it('leaves a self-hosted runner to its instance role', async () => {
     const env = { HOME: oidcEnv.HOME, RUNNER_ENVIRONMENT: 'self-hosted' }
+    expect(ambientSource(env)).toBe("the runner's instance role (EC2 instance metadata)")
     await expect(
-      resolveCredentials({ ...settings, roleToAssume: undefined }, 'eu-west-1', env)
-    ).resolves.toEqual({ env: {} })
+      resolveCredentials(ambient, 'eu-west-1', env, fakeSts(['identity']).deps)
+    ).resolves.toMatchObject({
+      accountId: '123456789012'
+    })
     await expect(
-      resolveCredentials({ ...settings, roleToAssume: undefined }, 'eu-west-1', {
-        ...env,
-        AWS_EC2_METADATA_DISABLED: 'true'
-      })
+      resolveCredentials(
+        ambient,
+        'eu-west-1',
+        { ...env, AWS_EC2_METADATA_DISABLED: 'true' },
+        fakeSts([]).deps
+      )
     ).rejects.toThrow(/^No AWS credentials/)
   })
 
   it('stops with one line when there are no credentials at all, before any network call', async () => {
     const { deps, sent } = fakeSts([])
-    const run = resolveCredentials(
-      { ...settings, roleToAssume: undefined },
-      'eu-west-1',
-      { HOME: oidcEnv.HOME },
-      deps
-    )
+    const run = resolveCredentials(ambient, 'eu-west-1', { HOME: oidcEnv.HOME }, deps)
     await expect(run).rejects.toThrow(UserError)
     await expect(run).rejects.toThrow(/^No AWS credentials: set role-to-assume/)
     expect(sent).toEqual([])
+  })
+
+  it('names the source of credentials that do not work', async () => {
+    const { deps } = fakeSts([
+      awsError('ExpiredToken', 400, 'The security token included in the request is expired')
+    ])
+    const env = { AWS_PROFILE: 'deploy', HOME: oidcEnv.HOME }
+    await expect(resolveCredentials(ambient, 'eu-west-1', env, deps)).rejects.toThrow(
+      /^The AWS credentials from the profile deploy \(AWS_PROFILE\) do not work: The security token included in the request is expired/
+    )
+  })
+
+  it('refuses an account that allowed-account-ids does not list', async () => {
+    const { deps } = fakeSts(['identity'])
+    const env = { AWS_ACCESS_KEY_ID: 'AKIA', AWS_SECRET_ACCESS_KEY: 'x', HOME: oidcEnv.HOME }
+    await expect(
+      resolveCredentials({ ...ambient, allowedAccountIds: ['111111111111'] }, 'eu-west-1', env, deps)
+    ).rejects.toThrow(
+      /^Input 'allowed-account-ids' is '111111111111', but the credentials from the environment \(AWS_ACCESS_KEY_ID\) belong to account 123456789012\. Nothing was deployed/
+    )
   })
 })
 
@@ -135,25 +158,37 @@ describe('with role-to-assume', () => {
     expect(sent[1].credentials).toMatchObject({ accessKeyId: 'ASIAFAKE' })
     expect(secrets).toEqual([tokens[0], 'ASIAFAKE', 'secret-key', 'session-token'])
     expect(result.accountId).toBe('123456789012')
+    // Serverless decides the region; the credentials say nothing about it.
     expect(result.env).toEqual({
       AWS_ACCESS_KEY_ID: 'ASIAFAKE',
       AWS_SECRET_ACCESS_KEY: 'secret-key',
-      AWS_SESSION_TOKEN: 'session-token',
-      AWS_REGION: 'eu-west-1',
-      AWS_DEFAULT_REGION: 'eu-west-1'
+      AWS_SESSION_TOKEN: 'session-token'
     })
+    expect(result.exclusive).toBe(true)
     expect(exported).toEqual({})
   })
 
-  it('exports them to GITHUB_ENV only when asked', async () => {
-    const { deps } = fakeSts(['assume', 'identity'])
-    const result = await resolveCredentials(
-      { ...settings, exportCredentials: true },
-      'eu-west-1',
-      oidcEnv,
-      deps
+  it('refuses an assumed role in an account allowed-account-ids does not list, after asking STS', async () => {
+    const { deps, sent } = fakeSts(['assume', 'identity'])
+    await expect(
+      resolveCredentials(
+        { ...settings, allowedAccountIds: ['111111111111', '222222222222'] },
+        'eu-west-1',
+        oidcEnv,
+        deps
+      )
+    ).rejects.toThrow(
+      /belong to account 123456789012\. Nothing was deployed or deleted\..*add 123456789012 to allowed-account-ids/
     )
-    expect(exported).toEqual(result.env)
+    expect(sent.map(s => s.command)).toEqual(['AssumeRoleWithWebIdentityCommand', 'GetCallerIdentityCommand'])
+  })
+
+  it('exports them, with the region, only when asked', async () => {
+    const { deps } = fakeSts(['assume', 'identity'])
+    const result = await resolveCredentials(settings, 'eu-west-1', oidcEnv, deps)
+    expect(exported).toEqual({})
+    exportCredentials(result, 'eu-west-2')
+    expect(exported).toEqual({ ...result.env, AWS_REGION: 'eu-west-2', AWS_DEFAULT_REGION: 'eu-west-2' })
   })
 
   it('retries throttling and 5xx without waiting for real', async () => {

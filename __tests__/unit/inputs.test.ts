@@ -3,8 +3,8 @@ import { readInputs, splitArgs } from '../../src/inputs.js'
 
 const getter =
   (values: Record<string, string>) =>
-  (name: string): string =>
-    values[name] ?? ''
+  (name: string): string | undefined =>
+    values[name]
 
 function failure(values: Record<string, string>): UserError {
   try {
@@ -30,7 +30,54 @@ describe('readInputs', () => {
       audience: 'sts.amazonaws.com',
       roleSessionName: undefined,
       roleDurationSeconds: 3600,
-      exportCredentials: false
+      exportCredentials: false,
+      framework: undefined,
+      allowedAccountIds: [],
+      cache: true,
+      smokeTestPath: '/health',
+      smokeTestUrl: undefined,
+      smokeTestTimeoutSeconds: 60,
+      smokeTestExpect: [{ from: 200, to: 399 }],
+      rollbackOnFailure: true,
+      commentOnPr: false,
+      githubToken: undefined
+    })
+  })
+
+  it('treats an empty smoke-test-path as "off", and an absent one as the default', () => {
+    expect(readInputs(getter({ 'smoke-test-path': '' })).smokeTestPath).toBeUndefined()
+    expect(readInputs(getter({ 'smoke-test-path': ' /ping ' })).smokeTestPath).toBe('/ping')
+    expect(readInputs(getter({})).smokeTestPath).toBe('/health')
+  })
+
+  it('reads the lifecycle and account inputs', () => {
+    const inputs = readInputs(
+      getter({
+        'allowed-account-ids': '111111111111, 222222222222',
+        'smoke-test-expect': '200,204, 300-308',
+        'smoke-test-timeout': '5',
+        'smoke-test-url': 'https://api.example.com',
+        'rollback-on-failure': 'False',
+        'comment-on-pr': 'TRUE',
+        cache: 'false',
+        framework: 'osls',
+        'github-token': 'ghs_x'
+      })
+    )
+    expect(inputs).toMatchObject({
+      allowedAccountIds: ['111111111111', '222222222222'],
+      smokeTestExpect: [
+        { from: 200, to: 200 },
+        { from: 204, to: 204 },
+        { from: 300, to: 308 }
+      ],
+      smokeTestTimeoutSeconds: 5,
+      smokeTestUrl: 'https://api.example.com',
+      rollbackOnFailure: false,
+      commentOnPr: true,
+      cache: false,
+      framework: 'osls',
+      githubToken: 'ghs_x'
     })
   })
 
@@ -72,7 +119,7 @@ describe('readInputs', () => {
   const invalid: [string, string, RegExp][] = [
     ['command', 'destroy', /use one of deploy, remove, package, info/],
     ['stage', 'my stage', /letters, digits and hyphens/],
-    ['aws-region', 'useast1', /region code such as us-east-1/],
+    ['aws-region', 'useast1', /region code of the .* partitions, such as us-east-1/],
     ['python-version', '2.7', /Python 3 version such as 3\.11/],
     ['python-version', 'three', /Python 3 version such as 3\.11/],
     ['serverless-version', '4', /use a 3\.x version/],
@@ -86,9 +133,35 @@ describe('readInputs', () => {
     ['export-credentials', 'yes', /use true or false/],
     ['role-session-name', 'deploy from ci', /2 to 64 characters/],
     ['role-session-name', 'x', /2 to 64 characters/],
-    ['args', '--verbose --stage prod', /set the stage input instead of passing --stage in args/],
-    ['args', '-r=eu-west-1', /set the aws-region input instead of passing -r in args/],
-    ['args', '--param "a', /close the " quote/]
+    ['args', '--verbose --stage prod', /--stage is not taken in args: set the stage input instead/],
+    ['args', '-r=eu-west-1', /-r is not taken in args: set the aws-region input instead/],
+    [
+      'args',
+      '--aws-profile other',
+      /--aws-profile is not taken in args: the action deploys with the credentials it checked/
+    ],
+    ['args', '--config serverless.prod.yml', /--config is not taken in args: set working-directory/],
+    ['args', '-c other.yml', /-c is not taken in args/],
+    ['args', '--package dist', /--package is not taken in args: the action packages the service itself/],
+    ['args', '--help', /it would print help instead of running the command/],
+    ['args', '--param "a', /close the " quote/],
+    ['aws-region', 'eu-wst-1', /no aws region has that name; use one of af-south-1/],
+    ['aws-region', 'mars-north-1', /region code of the aws-us-gov, aws-cn, aws partitions/],
+    ['role-to-assume', 'arn:aws:iam::123456789012:user/deploy', /use a role ARN/],
+    ['framework', 'serverless-v4', /use serverless .* or osls/],
+    ['allowed-account-ids', '1234,123456789012', /'1234' is not an AWS account ID/],
+    ['smoke-test-path', 'health', /a path that starts with \//],
+    ['smoke-test-url', 'ftp://example.com', /an http:\/\/ or https:\/\/ URL/],
+    ['smoke-test-url', 'not a url', /an http:\/\/ or https:\/\/ URL/],
+    ['smoke-test-timeout', '0', /from 1 to 900/],
+    ['smoke-test-timeout', '2m', /from 1 to 900/],
+    ['smoke-test-expect', '2xx', /HTTP status codes or ranges of them from 100 to 599/],
+    ['smoke-test-expect', '399-200', /HTTP status codes or ranges/],
+    ['smoke-test-expect', '200-700', /HTTP status codes or ranges/],
+    ['rollback-on-failure', 'yes', /use true or false/],
+    ['comment-on-pr', '1', /use true or false/],
+    ['cache', 'off', /use true or false/],
+    ['audience', 'sts amazonaws', /one audience without spaces/]
   ]
 
   it.each(invalid)("rejects %s '%s', naming the input, the value and a fix", (name, value, fix) => {

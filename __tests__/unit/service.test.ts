@@ -1,173 +1,335 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { UserError } from '../../src/errors.js'
-import { readService, type ServiceContext } from '../../src/service.js'
+import {
+  identityOf,
+  literalIdentity,
+  readBuild,
+  readPackagedService,
+  readServiceConfig
+} from '../../src/service.js'
+
+const dirs: string[] = []
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+})
 
 function serviceDir(files: Record<string, string>): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'unit-service-'))
-  for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text)
+  dirs.push(dir)
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(dir, name)), { recursive: true })
+    writeFileSync(path.join(dir, name), text)
+  }
   return dir
 }
 
 const yml = (text: string) => serviceDir({ 'serverless.yml': text })
-const read = (dir: string, context: Partial<ServiceContext> = {}) => readService(dir, { env: {}, ...context })
-
+const read = (dir: string) => readServiceConfig(dir, '/')
 const BASE = 'service: api\nprovider:\n  name: aws\n  runtime: python3.11\n'
 
-describe('readService', () => {
-  it('reads literal fields', () => {
+function failure(work: () => unknown): UserError {
+  try {
+    work()
+  } catch (error) {
+    expect(error).toBeInstanceOf(UserError)
+    return error as UserError
+  }
+  throw new Error('expected a UserError')
+}
+
+describe('readServiceConfig', () => {
+  it('reads the configuration as written, with literal frameworkVersion and plugins', () => {
     const dir = yml(
-      "service: orders\nframeworkVersion: '3'\nprovider:\n  name: aws\n  runtime: python3.12\n  stage: prod\n  region: eu-central-1\n"
+      `${BASE}frameworkVersion: '3'\nplugins:\n  - serverless-python-requirements\n  - ./local\n`
     )
-    expect(read(dir)).toEqual({
+    const config = read(dir)
+    expect(config).toMatchObject({
       dir,
       configFile: path.join(dir, 'serverless.yml'),
-      name: 'orders',
       frameworkVersion: '3',
-      runtime: 'python3.12',
-      pythonVersion: '3.12',
-      stage: 'prod',
-      region: 'eu-central-1',
-      stackName: 'orders-prod',
-      plugins: []
+      plugins: ['serverless-python-requirements']
     })
+    expect(config.doc?.service).toBe('api')
   })
 
-  it("defaults to Serverless's dev stage and the environment's region", () => {
-    const service = read(yml(BASE), { env: { AWS_DEFAULT_REGION: 'ap-south-1' } })
-    expect(service.stage).toBe('dev')
-    expect(service.region).toBe('ap-south-1')
-    expect(service.stackName).toBe('api-dev')
-  })
-
-  it('lets the stage and region inputs win over provider values', () => {
-    const dir = yml(`${BASE}  stage: prod\n  region: eu-west-1\n`)
-    const service = read(dir, { stage: 'qa', region: 'us-west-2' })
-    expect([service.stage, service.region, service.stackName]).toEqual(['qa', 'us-west-2', 'api-qa'])
-  })
-
-  it("resolves ${opt:stage, 'dev'} from the input, else its fallback", () => {
-    const dir = yml(`${BASE}  stage: \${opt:stage, 'dev'}\n`)
-    expect(read(dir, { stage: 'prod' }).stage).toBe('prod')
-    expect(read(dir).stage).toBe('dev')
-  })
-
-  it("resolves ${env:REGION, 'eu-west-1'} with the variable set and unset", () => {
-    const dir = yml(`${BASE}  region: \${env:REGION, 'eu-west-1'}\n`)
-    expect(read(dir, { env: { REGION: 'ca-central-1' } }).region).toBe('ca-central-1')
-    expect(read(dir, { env: {} }).region).toBe('eu-west-1')
-  })
-
-  it('follows ${self:...} references, and ${sls:stage} in stackName', () => {
+  it('lists plugins from plugins.modules too, and leaves variables out', () => {
     const dir = yml(
-      "service: ${self:custom.name}\ncustom:\n  name: billing\n  stage: ${opt:stage, 'staging'}\nprovider:\n  name: aws\n  runtime: python3.11\n  stage: ${self:custom.stage}\n  stackName: ${self:service}-${sls:stage}-stack\n"
+      `${BASE}plugins:\n  localPath: ./plugins\n  modules:\n    - serverless-localstack\n    - \${self:custom.plugin}\n`
     )
-    const service = read(dir)
-    expect(service.name).toBe('billing')
-    expect(service.stage).toBe('staging')
-    expect(service.stackName).toBe('billing-staging-stack')
-    expect(read(dir, { stage: 'prod' }).stackName).toBe('billing-prod-stack')
+    expect(read(dir).plugins).toEqual(['serverless-localstack'])
   })
 
-  it('uses a literal provider.stackName', () => {
-    expect(read(yml(`${BASE}  stackName: my-custom-stack\n`)).stackName).toBe('my-custom-stack')
-  })
-
-  it('falls back to AWS_REGION, then us-east-1, when the region cannot be resolved', () => {
-    const dir = yml(`${BASE}  region: \${ssm:/config/region}\n`)
-    expect(read(dir, { env: { AWS_REGION: 'eu-north-1', AWS_DEFAULT_REGION: 'sa-east-1' } }).region).toBe(
-      'eu-north-1'
-    )
-    expect(read(dir, { env: {} }).region).toBe('us-east-1')
-  })
-
-  it('parses CloudFormation short-form tags in resources', () => {
-    const dir = yml(
-      `${BASE}resources:\n  Resources:\n    Bucket:\n      Type: AWS::S3::Bucket\n  Outputs:\n    BucketName:\n      Value: !Ref Bucket\n    BucketArn:\n      Value: !GetAtt Bucket.Arn\n    Url:\n      Value: !Sub 'https://\${Bucket}.s3.amazonaws.com'\n    Joined:\n      Value: !Join ['-', [a, !Ref Bucket]]\n`
-    )
-    expect(read(dir).name).toBe('api')
-  })
-
-  it('keeps a tagged value in its long form, so it is never read as a plain string', () => {
-    const dir = yml(
-      "service: ${self:custom.name, 'fallback'}\ncustom:\n  name: !Ref ServiceName\nprovider:\n  name: aws\n  runtime: python3.11\n"
-    )
-    expect(read(dir).name).toBe('fallback')
-  })
-
-  it('lists npm plugins, from a list or from plugins.modules, without local ones', () => {
-    const list = yml(
-      `${BASE}plugins:\n  - serverless-python-requirements\n  - ./plugin\n  - serverless-offline\n`
-    )
-    expect(read(list).plugins).toEqual(['serverless-python-requirements', 'serverless-offline'])
-    const modules = yml(
-      `${BASE}plugins:\n  localPath: ./plugins\n  modules:\n    - serverless-localstack\n    - ./plugin\n`
-    )
-    expect(read(modules).plugins).toEqual(['serverless-localstack'])
-  })
-
-  it('takes the runtime from the functions when provider.runtime is absent and they agree', () => {
-    const dir = yml(
-      'service: api\nprovider:\n  name: aws\nfunctions:\n  a:\n    handler: a.h\n    runtime: python3.13\n  b:\n    handler: b.h\n    runtime: python3.13\n'
-    )
-    expect(read(dir)).toMatchObject({ runtime: 'python3.13', pythonVersion: '3.13' })
-  })
-
-  it('finds serverless.yaml and serverless.json', () => {
-    const yaml = serviceDir({ 'serverless.yaml': BASE })
-    expect(read(yaml).configFile).toBe(path.join(yaml, 'serverless.yaml'))
-    const json = serviceDir({
-      'serverless.json': JSON.stringify({
-        service: 'jsonapi',
-        provider: { name: 'aws', runtime: 'python3.10' }
+  it('finds serverless.yaml, .json, and a .js or .ts configuration it leaves to Serverless', () => {
+    expect(read(serviceDir({ 'serverless.yaml': BASE })).configFile).toMatch(/serverless\.yaml$/)
+    const json = read(
+      serviceDir({
+        'serverless.json': JSON.stringify({ service: 'j', provider: { name: 'aws', runtime: 'python3.10' } })
       })
-    })
-    expect(read(json)).toMatchObject({ name: 'jsonapi', pythonVersion: '3.10' })
+    )
+    expect(json.doc?.service).toBe('j')
+    const ts = read(serviceDir({ 'serverless.ts': 'export default {}' }))
+    expect(ts.configFile).toMatch(/serverless\.ts$/)
+    expect(ts.doc).toBeUndefined()
+  })
+
+  it('parses CloudFormation short-form tags, keeping their long form', () => {
+    const dir = yml(
+      `${BASE}resources:\n  Outputs:\n    BucketArn:\n      Value: !GetAtt Bucket.Arn\n    Url:\n      Value: !Sub 'https://\${Bucket}.s3.amazonaws.com'\n    Joined:\n      Value: !Join ['-', [a, !Ref Bucket]]\n`
+    )
+    const outputs = (read(dir).doc?.resources as { Outputs: Record<string, { Value: unknown }> }).Outputs
+    expect(outputs.BucketArn.Value).toEqual({ 'Fn::GetAtt': ['Bucket', 'Arn'] })
+    expect(outputs.Joined.Value).toEqual({ 'Fn::Join': ['-', ['a', { Ref: 'Bucket' }]] })
+  })
+
+  it('accepts a service name or runtime given through a variable: Serverless resolves those', () => {
+    const dir = yml(
+      'service: ${file(./config.yml):name}\nprovider:\n  name: aws\n  runtime: ${self:custom.runtime}\n'
+    )
+    expect(() => read(dir)).not.toThrow()
   })
 
   describe('errors', () => {
-    const failure = (dir: string): string => {
-      try {
-        read(dir)
-      } catch (error) {
-        expect(error).toBeInstanceOf(UserError)
-        return (error as Error).message
-      }
-      throw new Error('readService did not fail')
-    }
-
     it('names a missing folder', () => {
       const missing = path.join(os.tmpdir(), 'no-such-service-folder-unit')
-      expect(failure(missing)).toContain(`Input 'working-directory' is '${missing}': no such folder`)
-    })
-
-    it('names a folder without serverless.yml', () => {
-      const dir = serviceDir({ 'main.py': '' })
-      mkdirSync(path.join(dir, 'sub'))
-      expect(failure(dir)).toMatch(/it has no serverless\.yml\. Set working-directory/)
-    })
-
-    it('rejects a runtime that is not Python', () => {
-      expect(failure(yml(BASE.replace('python3.11', 'nodejs20.x')))).toMatch(
-        /provider\.runtime 'nodejs20\.x': this action deploys Python services/
+      expect(failure(() => read(missing)).message).toContain(
+        `Input 'working-directory' is '${missing}': no such folder`
       )
     })
 
-    it('reports YAML it cannot read', () => {
-      expect(failure(yml('service: api\nprovider: [unclosed\n'))).toMatch(
-        /^serverless\.yml could not be read: .+Fix the syntax/
+    it('names a folder without serverless.yml, and suggests the one below it', () => {
+      const dir = serviceDir({
+        'README.md': '',
+        'services/api/serverless.yml': BASE,
+        'node_modules/x/serverless.yml': BASE
+      })
+      const error = failure(() => readServiceConfig('.', dir))
+      expect(error.message).toMatch(/^Input 'working-directory' is '\.': .+ has no serverless\.yml/)
+      expect(error.message).toContain('set working-directory: services/api.')
+      expect(error.annotation.title).toBe('No serverless.yml')
+    })
+
+    it('rejects a runtime that is not Python, naming it', () => {
+      expect(failure(() => read(yml(BASE.replace('python3.11', 'nodejs20.x')))).message).toMatch(
+        /provider\.runtime nodejs20\.x: this action deploys Python services/
       )
+    })
+
+    it('rejects a service without any runtime (Serverless v3 would use nodejs16.x)', () => {
+      expect(
+        failure(() => read(yml('service: api\nprovider:\n  name: aws\nfunctions:\n  a:\n    handler: a.h\n')))
+          .message
+      ).toContain('has no provider.runtime, so Serverless v3 runs its functions on nodejs16.x')
+    })
+
+    it('reports YAML it cannot read with its file, line and column', () => {
+      const error = failure(() => read(yml('service: api\nprovider:\n  name: aws\n  runtime: [unclosed\n')))
+      expect(error.message).toMatch(
+        /serverless\.yml is not valid YAML, at line \d+, column \d+: .+Fix the syntax/
+      )
+      expect(error.annotation).toMatchObject({
+        title: 'serverless.yml is not YAML',
+        startLine: expect.any(Number)
+      })
+      expect(error.annotation.file).toMatch(/serverless\.yml$/)
     })
 
     it('rejects a file that is not a mapping', () => {
-      expect(failure(yml('- just\n- a list\n'))).toMatch(/serverless\.yml does not describe a service/)
+      expect(failure(() => read(yml('- just\n- a list\n'))).message).toMatch(
+        /serverless\.yml does not describe a service/
+      )
+    })
+
+    it('rejects a service without service or provider', () => {
+      expect(failure(() => read(yml('provider:\n  name: aws\n'))).message).toMatch(/has no service name/)
+      expect(failure(() => read(yml('service: api\n'))).message).toMatch(/has no provider section/)
     })
 
     it('rejects a provider other than aws', () => {
-      expect(failure(yml(BASE.replace('name: aws', 'name: google')))).toMatch(
+      expect(failure(() => read(yml(BASE.replace('name: aws', 'name: google')))).message).toMatch(
         /provider\.name 'google': this action deploys to AWS/
       )
     })
+  })
+})
+
+describe('readBuild', () => {
+  const doc = (text: string) => read(yml(text)).doc as Record<string, unknown>
+
+  it('reads what packaging needs from literal values', () => {
+    expect(
+      readBuild(
+        doc(`${BASE}  architecture: arm64\nplugins: [serverless-python-requirements]\n`),
+        'serverless.yml'
+      )
+    ).toEqual({
+      runtime: 'python3.11',
+      pythonVersion: '3.11',
+      architecture: 'arm64',
+      dockerizePip: false,
+      ownPlatform: false,
+      pythonRequirements: true
+    })
+  })
+
+  it('is undefined when any of those values is a variable: Serverless must resolve it', () => {
+    expect(
+      readBuild(doc('service: api\nprovider:\n  name: aws\n  runtime: ${self:custom.runtime}\n'), 'x')
+    ).toBeUndefined()
+    expect(readBuild(doc(`${BASE}  architecture: \${param:arch}\n`), 'x')).toBeUndefined()
+    expect(readBuild(doc(`${BASE}functions: \${file(./functions.yml)}\n`), 'x')).toBeUndefined()
+    expect(readBuild(doc(`${BASE}custom:\n  pythonRequirements: \${file(./req.yml)}\n`), 'x')).toBeUndefined()
+    expect(
+      readBuild(doc(`${BASE}custom:\n  pythonRequirements:\n    dockerizePip: \${self:custom.docker}\n`), 'x')
+    ).toBeUndefined()
+  })
+
+  it('takes the runtime from the functions, and their architecture', () => {
+    const build = readBuild(
+      doc(
+        'service: api\nprovider:\n  name: aws\nfunctions:\n  a:\n    handler: a.h\n    runtime: python3.13\n    architecture: arm64\n  img:\n    image: repo@sha256:1\n'
+      ),
+      'x'
+    )
+    expect(build).toMatchObject({ runtime: 'python3.13', architecture: 'arm64' })
+  })
+
+  it('reads dockerizePip and a --platform of the service own', () => {
+    const build = readBuild(
+      doc(
+        `${BASE}custom:\n  pythonRequirements:\n    dockerizePip: true\n    pipCmdExtraArgs:\n      - '--platform manylinux2014_x86_64'\n`
+      ),
+      'x'
+    )
+    expect(build).toMatchObject({ dockerizePip: true, ownPlatform: true, pythonRequirements: false })
+  })
+
+  it('rejects several Python runtimes or architectures in one service', () => {
+    expect(
+      failure(() =>
+        readBuild(
+          doc(`${BASE}functions:\n  a:\n    handler: a.h\n  b:\n    handler: b.h\n    runtime: python3.12\n`),
+          'serverless.yml'
+        )
+      ).message
+    ).toMatch(/different Python runtimes \(python3\.11, python3\.12\)/)
+    expect(
+      failure(() =>
+        readBuild(
+          doc(`${BASE}functions:\n  a:\n    handler: a.h\n  b:\n    handler: b.h\n    architecture: arm64\n`),
+          'serverless.yml'
+        )
+      ).message
+    ).toMatch(/some functions on x86_64 and others on arm64/)
+  })
+})
+
+describe('identityOf: Serverless’ own rules on the configuration it resolved', () => {
+  it('takes the CLI options first, then provider values, then dev and us-east-1', () => {
+    const resolved = { service: 'api', provider: { name: 'aws', stage: 'prod', region: 'eu-west-2' } }
+    expect(identityOf(resolved, {})).toEqual({
+      service: 'api',
+      stage: 'prod',
+      region: 'eu-west-2',
+      stackName: 'api-prod'
+    })
+    expect(identityOf(resolved, { stage: 'qa', region: 'us-west-2' })).toEqual({
+      service: 'api',
+      stage: 'qa',
+      region: 'us-west-2',
+      stackName: 'api-qa'
+    })
+    expect(identityOf({ service: 'api', provider: {} }, {})).toMatchObject({
+      stage: 'dev',
+      region: 'us-east-1'
+    })
+  })
+
+  it('uses provider.stackName when it is set', () => {
+    const resolved = { service: 'weather', provider: { stage: 'dev', stackName: 'team-http-api-dev' } }
+    expect(identityOf(resolved, {})?.stackName).toBe('team-http-api-dev')
+  })
+})
+
+describe('literalIdentity: only what the file fixes', () => {
+  it('knows literal values and Serverless’ defaults for absent ones', () => {
+    const config = read(yml(BASE))
+    expect(literalIdentity(config, {})).toEqual({
+      service: 'api',
+      stage: 'dev',
+      region: 'us-east-1',
+      stackName: 'api-dev'
+    })
+  })
+
+  it('knows nothing of a value given through a variable, and never falls back to a default for it', () => {
+    const config = read(
+      yml(
+        'service: ${file(./config.yml):name}\nprovider:\n  name: aws\n  runtime: python3.11\n  region: ${file(./config.yml):region}\n  stage: ${opt:stage, "dev"}\n'
+      )
+    )
+    expect(literalIdentity(config, {})).toEqual({
+      service: undefined,
+      stage: undefined,
+      region: undefined,
+      stackName: undefined
+    })
+    expect(literalIdentity(config, { stage: 'prod', region: 'eu-west-1' })).toMatchObject({
+      stage: 'prod',
+      region: 'eu-west-1'
+    })
+  })
+
+  it('does not build a stack name from a variable stackName', () => {
+    const config = read(yml(`${BASE}  stackName: \${self:custom.prefix}-\${sls:stage}\n`))
+    expect(literalIdentity(config, {}).stackName).toBeUndefined()
+  })
+})
+
+describe('readPackagedService', () => {
+  const state = {
+    service: {
+      service: 'weather',
+      provider: {
+        name: 'aws',
+        runtime: 'python3.11',
+        stage: 'dev',
+        region: 'eu-west-2',
+        stackName: 'team-http-api-dev'
+      },
+      functions: {
+        api: { handler: 'main.handler', name: 'weather-dev-api' },
+        worker: { handler: 'w.h', runtime: 'python3.11' }
+      }
+    },
+    package: { artifactDirectoryName: 'serverless/weather/dev/1-2026', artifact: 'weather.zip' }
+  }
+
+  it('reads the identity and functions Serverless saved', () => {
+    const dir = serviceDir({
+      '.serverless/serverless-state.json': JSON.stringify(state),
+      '.serverless/weather.zip': ''
+    })
+    expect(readPackagedService(dir)).toEqual({
+      service: 'weather',
+      stage: 'dev',
+      region: 'eu-west-2',
+      stackName: 'team-http-api-dev',
+      runtime: 'python3.11',
+      functions: [
+        { key: 'api', name: 'weather-dev-api', runtime: 'python3.11' },
+        { key: 'worker', name: 'weather-dev-worker', runtime: 'python3.11' }
+      ],
+      artifacts: ['weather.zip']
+    })
+  })
+
+  it('ignores a state file an earlier run left', () => {
+    const dir = serviceDir({ '.serverless/serverless-state.json': JSON.stringify(state) })
+    const old = new Date(Date.now() - 3600_000)
+    utimesSync(path.join(dir, '.serverless', 'serverless-state.json'), old, old)
+    expect(readPackagedService(dir, Date.now() - 60_000)).toBeUndefined()
+    expect(readPackagedService(serviceDir({}))).toBeUndefined()
   })
 })

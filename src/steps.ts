@@ -1,0 +1,415 @@
+import * as core from '@actions/core'
+import os from 'node:os'
+import path from 'node:path'
+import { frameworkEnv, learnIdentity, nodeEnv, publishOutputs, type RunContext } from './context.js'
+import { resolveCredentials } from './credentials.js'
+import { LAMBDA_PYTHON_LIFECYCLE } from './defaults.js'
+import {
+  checkFramework,
+  frameworkKnowsRuntime,
+  installNodeModules,
+  prepareFramework
+} from './dependencies.js'
+import { diagnose, rollbackFailedAdvice, serverlessError } from './diagnosis.js'
+import { UserError } from './errors.js'
+import { readInputs } from './inputs.js'
+import { PYTHON_MANIFEST_URL, setupPython } from './python.js'
+import { partitionOfArn, partitionOfRegion } from './regions.js'
+import {
+  forwardedArgs,
+  printConfig,
+  runServerless,
+  serverlessArgs,
+  type ServerlessResult
+} from './serverless.js'
+import {
+  identityOf,
+  literalIdentity,
+  readBuild,
+  readPackagedService,
+  readServiceConfig,
+  type Identity
+} from './service.js'
+import {
+  condition,
+  describeStack,
+  firstFailure,
+  regionsWithStack,
+  serviceUrl,
+  StackBusyError,
+  waitUntilSettled,
+  type StackAccess
+} from './stack.js'
+import { checkStageFits } from './stage.js'
+import type { Phases, Report } from './summary.js'
+
+/**
+ * The steps of a run, in the order main.ts lists them. Each reads what the earlier ones put in the
+ * run context and adds its own part; none decides what Serverless decides.
+ */
+
+/** Inputs and the service as written: everything checked before anything is installed or created. */
+export function start(report: Report, phases: Phases): RunContext {
+  const inputs = readInputs()
+  report.command = inputs.command
+  const config = readServiceConfig(inputs.workingDirectory)
+  checkFramework(config, { version: inputs.serverlessVersion, framework: inputs.framework })
+  const ctx: RunContext = { inputs, config, report, phases, startedAt: Date.now() }
+  const known = literalIdentity(config, { stage: inputs.stage, region: inputs.awsRegion })
+  if (known.service && known.stage && config.doc)
+    checkStageFits({
+      ...known,
+      service: known.service,
+      stage: known.stage,
+      functionKeys: functionKeys(config.doc)
+    })
+  learnIdentity(ctx, known)
+  return ctx
+}
+
+function functionKeys(doc: Record<string, unknown>): string[] | undefined {
+  const functions = doc.functions
+  return functions && typeof functions === 'object' && !Array.isArray(functions)
+    ? Object.keys(functions)
+    : undefined
+}
+
+/** STS is asked in the service's region when it is already known, else in the partition's home region. */
+function stsRegion(ctx: RunContext): string {
+  return (
+    ctx.inputs.awsRegion ??
+    (ctx.report.region && partitionOfRegion(ctx.report.region) ? ctx.report.region : undefined) ??
+    partitionOfArn(ctx.inputs.roleToAssume).stsRegion
+  )
+}
+
+export async function obtainCredentials(ctx: RunContext): Promise<void> {
+  const { inputs } = ctx
+  // Packaging needs no AWS account unless the configuration reads from one (${ssm:}, ${cf:}): a role
+  // or an account check given for it is honoured, otherwise the environment is left as it is.
+  if (inputs.command === 'package' && !inputs.roleToAssume && !inputs.allowedAccountIds.length) {
+    ctx.credentials = { env: {}, exclusive: false }
+    return
+  }
+  ctx.credentials = await resolveCredentials(inputs, stsRegion(ctx))
+  ctx.report.accountId = ctx.credentials.accountId
+  publishOutputs(ctx.report)
+}
+
+export async function installNode(ctx: RunContext): Promise<void> {
+  const { config, inputs } = ctx
+  await core.group('Node dependencies', async () => {
+    const env = nodeEnv()
+    const installed = await installNodeModules(config.dir, env)
+    ctx.report.nodeModules = installed
+    ctx.framework = await prepareFramework(config, {
+      requested: inputs.serverlessVersion,
+      framework: inputs.framework,
+      cacheRoot: process.env.RUNNER_TOOL_CACHE || path.join(os.tmpdir(), 'tool-cache'),
+      env
+    })
+  })
+  ctx.report.serverlessVersion = `${ctx.framework?.name === 'osls' ? 'osls ' : ''}${ctx.framework?.version}`
+  publishOutputs(ctx.report)
+}
+
+/** Runs serverless in its own log group, titled with the command line the action chose. */
+function serverless(ctx: RunContext, command: string[], args: string[]): Promise<ServerlessResult> {
+  const call = serverlessCall(ctx, command, args)
+  const title = ['serverless', ...serverlessArgs({ ...call, args: [] })].join(' ')
+  return core.group(title, () => runServerless(call))
+}
+
+function serverlessCall(ctx: RunContext, command: string[], args: string[]) {
+  if (!ctx.framework) throw new Error('the framework is not installed yet')
+  return {
+    entry: ctx.framework.entry,
+    command,
+    stage: ctx.inputs.stage,
+    region: ctx.inputs.awsRegion,
+    args,
+    cwd: ctx.config.dir,
+    env: frameworkEnv(ctx)
+  }
+}
+
+/** Throws the diagnosis of a failed serverless run. */
+function failed(ctx: RunContext, what: string, result: ServerlessResult): never {
+  const found = diagnose(result.output, {
+    command: ctx.inputs.command,
+    dir: ctx.config.dir,
+    configFile: ctx.config.configFile,
+    stackName: ctx.identity?.stackName,
+    region: ctx.identity?.region,
+    platform: ctx.report.pipPlatform,
+    pythonVersion: ctx.build?.pythonVersion
+  })
+  throw new UserError(
+    found ? found.message : `serverless ${what} failed (exit code ${result.exitCode}); its output is above.`,
+    { title: found?.title ?? `serverless ${what} failed`, ...found?.annotation }
+  )
+}
+
+/**
+ * What Serverless resolved, before anything that depends on it: `serverless print` when the values
+ * packaging needs are not written out literally, and always before remove and info (which build
+ * nothing, so no state file will tell). A deploy or package with literal values asks nothing here:
+ * its state file tells the rest after packaging.
+ */
+export async function resolveService(ctx: RunContext): Promise<void> {
+  const { inputs, config } = ctx
+  const builds = inputs.command === 'deploy' || inputs.command === 'package'
+  if (builds && config.doc) ctx.build = readBuild(config.doc, path.basename(config.configFile))
+  if (builds && ctx.build) return
+  const call = serverlessCall(ctx, [], forwardedArgs('print', inputs.args))
+  const result = await core.group('serverless print (what Serverless resolves)', () => {
+    core.info(
+      `[command]${process.execPath} ${call.entry} ${serverlessArgs({ ...call, command: ['print', '--format', 'json'] }).join(' ')}`
+    )
+    return printConfig(call)
+  })
+  if (result.exitCode !== 0 || !result.config) failed(ctx, 'print', result)
+  const identity = identityOf(result.config, { stage: inputs.stage, region: inputs.awsRegion })
+  if (!identity) {
+    throw new UserError(
+      `${path.basename(config.configFile)} resolves to no service name. Set service: to a name such as my-api.`,
+      {
+        title: 'No service name',
+        file: config.configFile
+      }
+    )
+  }
+  useIdentity(ctx, identity)
+  if (builds) ctx.build = readBuild(result.config, path.basename(config.configFile))
+}
+
+function useIdentity(ctx: RunContext, identity: Identity): void {
+  ctx.identity = identity
+  learnIdentity(ctx, identity)
+}
+
+export async function preparePython(ctx: RunContext): Promise<void> {
+  const { inputs } = ctx
+  const build = ctx.build
+  if (!build) throw new Error('the build is not resolved yet')
+  warnAboutRuntime(ctx, build.runtime)
+  if (build.dockerizePip) {
+    core.notice(
+      'custom.pythonRequirements.dockerizePip is on: serverless-python-requirements builds the dependencies in Docker, so the action sets up no Python of its own.'
+    )
+    return
+  }
+  const version = inputs.pythonVersion ?? build.pythonVersion
+  if (inputs.pythonVersion && !inputs.pythonVersion.startsWith(build.pythonVersion)) {
+    core.warning(
+      `Input 'python-version' is '${inputs.pythonVersion}' but the functions run on ${build.runtime}: dependencies are built for ${inputs.pythonVersion} and run on ${build.runtime} in Lambda.`
+    )
+  }
+  const runnerTemp = process.env.RUNNER_TEMP || os.tmpdir()
+  ctx.python = await setupPython({
+    version,
+    arch: os.arch(),
+    manifestUrl: process.env.PYTHON_VERSIONS_MANIFEST_URL || PYTHON_MANIFEST_URL,
+    binDir: path.join(runnerTemp, 'serverless-python-deploy', 'bin')
+  })
+  ctx.report.pythonVersion = ctx.python.version
+  publishOutputs(ctx.report)
+}
+
+/** A runtime the framework does not know, or one Lambda has deprecated, gets a word before the build. */
+function warnAboutRuntime(ctx: RunContext, runtime: string): void {
+  if (ctx.framework && frameworkKnowsRuntime(ctx.framework, runtime) === false) {
+    core.notice(
+      `${ctx.framework.name} ${ctx.framework.version} does not list ${runtime} in its configuration schema, so it warns about it; Lambda runs it all the same. osls, the maintained fork of Serverless v3, knows it: depend on osls instead of serverless in package.json (or set the framework input to osls for a service without its own).`,
+      { title: `${runtime} is newer than ${ctx.framework.name} ${ctx.framework.version}` }
+    )
+  }
+  const lifecycle = LAMBDA_PYTHON_LIFECYCLE[runtime]
+  const today = new Date().toISOString().slice(0, 10)
+  if (lifecycle && lifecycle.deprecated <= today) {
+    const blocked = lifecycle.blockUpdate <= today
+    core.warning(
+      `Lambda deprecated ${runtime} on ${lifecycle.deprecated}: it gets no more security patches${blocked ? `, and since ${lifecycle.blockUpdate} functions on it can no longer be updated` : `, and from ${lifecycle.blockUpdate} functions on it can no longer be updated (new ones from ${lifecycle.blockCreate})`}. Move provider.runtime to a supported Python, such as python3.13.`,
+      { title: `${runtime} is deprecated` }
+    )
+  }
+}
+
+/** `serverless package`: builds the artifacts, and leaves Serverless' own account of the service. */
+export async function packageService(ctx: RunContext): Promise<void> {
+  const { inputs } = ctx
+  // A deploy's package step takes the args package knows; the deploy step gets them all.
+  const args = inputs.command === 'package' ? inputs.args : forwardedArgs('package', inputs.args)
+  const started = Date.now()
+  const result = await serverless(ctx, ['package'], args)
+  if (result.exitCode !== 0) failed(ctx, 'package', result)
+  const packaged = readPackagedService(ctx.config.dir, started - 1000)
+  if (!packaged) throw new Error('serverless package left no .serverless/serverless-state.json')
+  ctx.packaged = packaged
+  useIdentity(ctx, packaged)
+  checkStageFits({ ...packaged, functionNames: packaged.functions.map(fn => fn.name) })
+}
+
+function access(ctx: RunContext): StackAccess {
+  if (!ctx.identity) throw new Error('the service is not resolved yet')
+  return { region: ctx.identity.region, credentials: ctx.credentials?.credentials }
+}
+
+/**
+ * The stack once no other run is changing it: a deploy or remove of the same stage waits, bounded and
+ * logged, instead of failing on "is in UPDATE_IN_PROGRESS state" or cancelling the other run.
+ */
+async function settledStack(ctx: RunContext) {
+  const identity = ctx.identity as Identity
+  try {
+    return await waitUntilSettled(identity.stackName, access(ctx), {
+      timeoutMs: STACK_WAIT_MS,
+      pollMs: 15_000,
+      log: message => core.info(message)
+    })
+  } catch (error) {
+    if (!(error instanceof StackBusyError)) throw error
+    throw new UserError(
+      `Stack ${identity.stackName} is still ${error.info.status} after ${Math.round(error.waitedMs / 60000)} minutes: another deploy of stage ${identity.stage} is running, or one that was cut short left CloudFormation busy. Nothing was changed. Run again once it has finished (the CloudFormation console shows its events), and give the workflow a concurrency group per stage.`,
+      { title: 'Stack busy' }
+    )
+  }
+}
+
+/** The other regions of the partition where a stack of the service's name exists. */
+async function stackElsewhere(ctx: RunContext): Promise<string[]> {
+  const identity = ctx.identity as Identity
+  const partition = partitionOfRegion(identity.region)
+  if (!partition) return []
+  const found = await regionsWithStack(identity.stackName, partition.regions, ctx.credentials?.credentials)
+  return found.filter(region => region !== identity.region)
+}
+
+/**
+ * Before a deploy: waits out another run's update, and clears a stack whose first create failed
+ * (ROLLBACK_COMPLETE holds nothing and CloudFormation cannot update it). A stack stuck in
+ * UPDATE_ROLLBACK_FAILED is left alone with the command that frees it.
+ */
+export async function awaitStack(ctx: RunContext): Promise<void> {
+  const identity = ctx.identity as Identity
+  let stack = await settledStack(ctx)
+  if (stack && condition(stack.status) === 'failed-create') {
+    core.notice(
+      `Stack ${stack.name} is ROLLBACK_COMPLETE: its first deploy failed and rolled back, so it holds nothing and CloudFormation cannot update it. Deleting it before deploying again.`
+    )
+    await deleteFailedStack(ctx, stack.name)
+    stack = undefined
+  }
+  if (stack && condition(stack.status) === 'failed') {
+    throw new UserError(rollbackFailedAdvice(stack.name, identity.region), { title: `Stack ${stack.status}` })
+  }
+  ctx.stackBefore = stack
+}
+
+/** Long enough for a Lambda + API deploy to finish; short of the job's own timeout. */
+const STACK_WAIT_MS = 20 * 60_000
+
+async function deleteFailedStack(ctx: RunContext, name: string): Promise<void> {
+  const { CloudFormationClient, DeleteStackCommand } = await import('@aws-sdk/client-cloudformation')
+  const cfn = new CloudFormationClient({
+    region: access(ctx).region,
+    credentials: ctx.credentials?.credentials
+  })
+  try {
+    await cfn.send(new DeleteStackCommand({ StackName: name }))
+  } finally {
+    cfn.destroy()
+  }
+  const after = await waitUntilSettled(name, access(ctx), {
+    timeoutMs: STACK_WAIT_MS,
+    pollMs: 5000,
+    log: m => core.info(m)
+  })
+  if (after)
+    throw new UserError(`Stack ${name} could not be deleted (${after.status}: ${after.reason ?? ''}).`, {
+      title: 'Stack not deleted'
+    })
+}
+
+/** `serverless deploy --package .serverless`: deploys exactly what the package step built. */
+export async function deployPackage(ctx: RunContext): Promise<void> {
+  const identity = ctx.identity as Identity
+  const started = new Date(Date.now() - 5000)
+  const result = await serverless(ctx, ['deploy', '--package', '.serverless'], ctx.inputs.args)
+  if (result.exitCode === 0) return
+  // The cause is the first resource that failed, from the stack's events, and the stage's state after.
+  const failure = await firstFailure(identity.stackName, started, access(ctx)).catch(() => undefined)
+  const after = await describeStack(identity.stackName, access(ctx)).catch(() => undefined)
+  if (!failure) failed(ctx, 'deploy', result)
+  const serving =
+    after && after.status === 'UPDATE_ROLLBACK_COMPLETE'
+      ? ` CloudFormation rolled the stack back: stage ${identity.stage} still serves the previous deployment.`
+      : after && after.status === 'ROLLBACK_COMPLETE'
+        ? ' It was the first deploy of the stage and rolled back: nothing serves yet; the next deploy clears the failed stack first.'
+        : ''
+  throw new UserError(
+    `CloudFormation failed to deploy ${identity.stackName}: ${failure.logicalId} (${failure.type}) ${failure.status}: ${failure.reason}.${serving}`,
+    { title: 'Deploy failed in CloudFormation' }
+  )
+}
+
+/** The URL from the stack's outputs, not from the CLI's text. */
+export async function readUrl(ctx: RunContext): Promise<void> {
+  const identity = ctx.identity as Identity
+  const stack = await describeStack(identity.stackName, access(ctx))
+  if (!stack) throw await missingStack(ctx)
+  ctx.report.url = serviceUrl(stack.outputs)
+  publishOutputs(ctx.report)
+  if (!ctx.report.url)
+    core.warning(
+      `Stack ${identity.stackName} has no HttpApiUrl, ServiceEndpoint or function URL output; url is empty.`
+    )
+}
+
+/** The stack is not where Serverless says the service lives: say where it is, if anywhere. */
+async function missingStack(ctx: RunContext): Promise<UserError> {
+  const identity = ctx.identity as Identity
+  const elsewhere = await stackElsewhere(ctx)
+  const where = elsewhere.length
+    ? ` A stack of that name exists in ${elsewhere.join(', ')}: set aws-region (or provider.region) to ${elsewhere.length === 1 ? 'it' : 'the one you mean'}.`
+    : ` No region of the ${partitionOfRegion(identity.region)?.id ?? 'aws'} partition has a stack of that name: deploy the stage first.`
+  return new UserError(
+    `Stack ${identity.stackName} does not exist in ${identity.region}${ctx.report.accountId ? ` (account ${ctx.report.accountId})` : ''}.${where}`,
+    { title: 'No such stack' }
+  )
+}
+
+export async function showInfo(ctx: RunContext): Promise<void> {
+  const identity = ctx.identity as Identity
+  if (!(await describeStack(identity.stackName, access(ctx)))) throw await missingStack(ctx)
+  const result = await serverless(ctx, ['info'], ctx.inputs.args)
+  if (result.exitCode !== 0) failed(ctx, 'info', result)
+}
+
+/** `serverless remove`; a stage that is already gone is a success with a notice, so a teardown can run twice. */
+export async function removeStack(ctx: RunContext): Promise<void> {
+  const identity = ctx.identity as Identity
+  const stack = await settledStack(ctx)
+  if (!stack) {
+    const elsewhere = await stackElsewhere(ctx)
+    core.notice(
+      `Stack ${identity.stackName} does not exist in ${identity.region}: stage ${identity.stage} is already removed, nothing to do.${elsewhere.length ? ` (A stack of that name exists in ${elsewhere.join(', ')}: set aws-region to remove that one.)` : ''}`,
+      { title: 'Nothing to remove' }
+    )
+    ctx.report.removed = 'already gone'
+    return
+  }
+  const result = await serverless(ctx, ['remove'], ctx.inputs.args)
+  if (result.exitCode !== 0) {
+    // Removed meanwhile (another teardown): the goal is reached.
+    if (
+      /does not exist/.test(serverlessError(result.output) ?? '') &&
+      !(await describeStack(identity.stackName, access(ctx)))
+    ) {
+      core.notice(`Stack ${identity.stackName} was removed meanwhile; nothing left to do.`)
+      return
+    }
+    failed(ctx, 'remove', result)
+  }
+  ctx.report.removed = 'removed'
+}
