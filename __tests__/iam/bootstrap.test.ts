@@ -1,84 +1,37 @@
+/**
+ * iam/github-deploy-role.yml: cfn-lint, its shape, creating it in moto and assuming the role, and who the
+ * trust policy admits (one branch or one environment, in both GitHub subject formats, for one repository
+ * ID). What the role may do is in escalation.test.ts.
+ */
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import {
-  CloudFormationClient,
-  CreateStackCommand,
-  DescribeStackResourcesCommand,
-  DescribeStacksCommand,
-  waitUntilStackCreateComplete,
-  type Output
-} from '@aws-sdk/client-cloudformation'
+import { DescribeStackResourcesCommand } from '@aws-sdk/client-cloudformation'
 import { AssumeRoleWithWebIdentityCommand, STSClient } from '@aws-sdk/client-sts'
-import { parseDocument } from 'yaml'
+import { isWildcardOnlyAction } from '@cloud-copilot/iam-simulate'
+import { parse, parseDocument } from 'yaml'
 import { startMoto, type Moto } from '../support/moto.js'
 import { localPipIndexEnv } from '../support/pip.js'
+import {
+  ACCOUNT,
+  OIDC_PROVIDER,
+  admitsToken,
+  type PolicyDocument,
+  type Statement
+} from './policy-evaluator.js'
+import {
+  cloudFormation,
+  createStack,
+  iam,
+  templatePath,
+  templateText,
+  xmlValue,
+  type CreatedStack
+} from './stack.js'
 
-const templatePath = fileURLToPath(new URL('../../iam/github-deploy-role.yml', import.meta.url))
-const templateText = readFileSync(templatePath, 'utf8')
-const ACCOUNT = '123456789012' // moto's default account
-const REGION = 'us-east-1'
-
-// ---------------------------------------------------------------------------------------------
-// IAM policy documents and a small evaluator (Allow/Deny, * and ? wildcards, StringEquals/StringLike)
-
-type Strings = string | string[]
-interface Statement {
-  Sid?: string
-  Effect: 'Allow' | 'Deny'
-  Action: Strings
-  Resource?: Strings
-  Principal?: Record<string, Strings>
-  Condition?: Record<string, Record<string, Strings>>
-}
-interface PolicyDocument {
-  Version: string
-  Statement: Statement[]
-}
-
-const list = (value: Strings | undefined): string[] => (value === undefined ? [] : [value].flat())
-
-function wildcard(pattern: string, value: string, ignoreCase = false): boolean {
-  const source = pattern
-    .split('')
-    .map(c => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\/]/g, '\\$&')))
-    .join('')
-  return new RegExp(`^${source}$`, ignoreCase ? 'is' : 's').test(value)
-}
-
-function conditionsHold(statement: Statement, context: Record<string, string>): boolean {
-  for (const [operator, entries] of Object.entries(statement.Condition ?? {})) {
-    for (const [key, expected] of Object.entries(entries)) {
-      const actual = context[key]
-      if (actual === undefined) return false
-      if (operator === 'StringEquals' && !list(expected).includes(actual)) return false
-      else if (operator === 'StringLike' && !list(expected).some(p => wildcard(p, actual))) return false
-      else if (operator !== 'StringEquals' && operator !== 'StringLike')
-        throw new Error(`condition operator ${operator} is not modelled`)
-    }
-  }
-  return true
-}
-
-function matches(statement: Statement, action: string, resource: string, context: Record<string, string>) {
-  return (
-    list(statement.Action).some(a => wildcard(a, action, true)) &&
-    list(statement.Resource).some(r => wildcard(r, resource)) &&
-    conditionsHold(statement, context)
-  )
-}
-
-function isAllowed(
-  policy: PolicyDocument,
-  action: string,
-  resource: string,
-  context: Record<string, string> = {}
-) {
-  const relevant = policy.Statement.filter(s => matches(s, action, resource, context))
-  return relevant.some(s => s.Effect === 'Allow') && !relevant.some(s => s.Effect === 'Deny')
-}
+const list = (value: unknown): unknown[] => (value === undefined ? [] : [value].flat())
 
 // ---------------------------------------------------------------------------------------------
 // cfn-lint
@@ -122,15 +75,12 @@ describe('iam/github-deploy-role.yml: cfn-lint', () => {
     const dir = mkdtempSync(join(tmpdir(), 'iam-lint-'))
     try {
       const broken = join(dir, 'broken.yml')
-      const mutated = templateText.replace(
-        'Fn::GetAtt: [DeployRole, Arn]',
-        'Fn::GetAtt: [DeployRoleTypo, Arn]'
-      )
+      const mutated = templateText.replace('Ref: FunctionBoundary', 'Ref: FunctionBoundaryTypo')
       expect(mutated).not.toBe(templateText)
       writeFileSync(broken, mutated)
       const { status, output } = cfnLint(broken)
       expect(status).not.toBe(0)
-      expect(output).toMatch(/DeployRoleTypo/)
+      expect(output).toMatch(/FunctionBoundaryTypo/)
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
@@ -138,11 +88,17 @@ describe('iam/github-deploy-role.yml: cfn-lint', () => {
 })
 
 // ---------------------------------------------------------------------------------------------
-// Static checks on the template
+// The template's shape
 
+interface Parameter {
+  Type: string
+  Default?: unknown
+  AllowedPattern?: string
+  AllowedValues?: unknown[]
+}
 interface Template {
-  Parameters: Record<string, { Default?: unknown; AllowedValues?: unknown[] }>
-  Rules?: Record<string, unknown>
+  Parameters: Record<string, Parameter>
+  Rules: Record<string, { Assertions: { Assert: unknown; AssertDescription: string }[] }>
   Conditions: Record<string, unknown>
   Resources: Record<string, { Type: string; Condition?: string; Properties: Record<string, unknown> }>
   Outputs: Record<string, unknown>
@@ -155,23 +111,58 @@ function loadTemplate(): Template {
   return document.toJS() as Template
 }
 
-/** Every policy statement in the template, with the intrinsic functions left in place. */
+/** Every permission statement (deploy policy and boundary), with intrinsic functions left in place. */
 function permissionStatements(template: Template): Statement[] {
-  const statements: Statement[] = []
-  for (const resource of Object.values(template.Resources)) {
-    const props = resource.Properties
+  const statements: unknown[] = []
+  for (const resource of Object.values(template.Resources))
     if (resource.Type === 'AWS::IAM::Policy' || resource.Type === 'AWS::IAM::ManagedPolicy')
-      statements.push(...(props.PolicyDocument as PolicyDocument).Statement)
-    if (resource.Type === 'AWS::IAM::Role')
-      for (const inline of (props.Policies as { PolicyDocument: PolicyDocument }[] | undefined) ?? [])
-        statements.push(...inline.PolicyDocument.Statement)
-  }
-  return statements
+      statements.push(...(resource.Properties.PolicyDocument as { Statement: unknown[] }).Statement)
+  // an optional statement is Fn::If: [condition, statement, other statement]
+  return statements.flatMap(s => {
+    const branches = (s as { 'Fn::If'?: [string, Statement, Statement] })['Fn::If']
+    return branches ? [branches[1], branches[2]] : [s as Statement]
+  })
 }
 
-const READ_ONLY = /^[a-z0-9-]+:(Get|List|Describe|Validate)[A-Za-z]*$/
+/** CloudFormation rule functions, for the few the template's Rules use. */
+function ruleHolds(
+  expression: unknown,
+  parameters: Record<string, string>,
+  template: Template
+): boolean | string | string[] {
+  if (typeof expression === 'string') return expression
+  const [[fn, args]] = Object.entries(expression as Record<string, unknown>)
+  const value = (arg: unknown) => ruleHolds(arg, parameters, template)
+  switch (fn) {
+    case 'Ref': {
+      const name = args as string
+      const raw = parameters[name] ?? String(template.Parameters[name].Default ?? '')
+      return template.Parameters[name].Type === 'CommaDelimitedList' ? raw.split(',') : raw
+    }
+    case 'Fn::Equals':
+      return value((args as unknown[])[0]) === value((args as unknown[])[1])
+    case 'Fn::EachMemberEquals':
+      return (value((args as unknown[])[0]) as string[]).every(m => m === value((args as unknown[])[1]))
+    case 'Fn::Not':
+      return !value((args as unknown[])[0])
+    case 'Fn::And':
+      return (args as unknown[]).every(a => value(a) === true)
+    case 'Fn::Or':
+      return (args as unknown[]).some(a => value(a) === true)
+    default:
+      throw new Error(`rule function ${fn} is not modelled`)
+  }
+}
 
-describe('iam/github-deploy-role.yml: least privilege, statically', () => {
+function brokenRules(template: Template, parameters: Record<string, string>): string[] {
+  return Object.values(template.Rules).flatMap(rule =>
+    rule.Assertions.filter(a => ruleHolds(a.Assert, parameters, template) !== true).map(
+      a => a.AssertDescription
+    )
+  )
+}
+
+describe('iam/github-deploy-role.yml: its shape', () => {
   let template: Template
   let statements: Statement[]
   let allows: Statement[]
@@ -182,18 +173,94 @@ describe('iam/github-deploy-role.yml: least privilege, statically', () => {
     allows = statements.filter(s => s.Effect === 'Allow')
   })
 
-  it('has the permission policy and the GitHub OIDC pieces', () => {
-    expect(allows.length).toBeGreaterThan(5)
+  it('creates the GitHub OIDC provider (or uses the existing one), the boundary, the role and its policy', () => {
     const provider = template.Resources.GitHubOidcProvider
     expect(provider.Type).toBe('AWS::IAM::OIDCProvider')
     expect(provider.Condition).toBe('CreateProvider')
     expect(provider.Properties.Url).toBe('https://token.actions.githubusercontent.com')
     expect(provider.Properties.ClientIdList).toEqual(['sts.amazonaws.com'])
     expect(template.Parameters.CreateOidcProvider.AllowedValues).toEqual(['true', 'false'])
+    expect(template.Resources.FunctionBoundary.Type).toBe('AWS::IAM::ManagedPolicy')
+    expect(template.Resources.DeployRole.Type).toBe('AWS::IAM::Role')
+    expect(template.Resources.DeployPolicy.Type).toBe('AWS::IAM::Policy')
     expect(template.Parameters.MaxSessionDuration.Default).toBe(3600)
-    expect(template.Resources.DeployRole.Properties.MaxSessionDuration).toEqual({ Ref: 'MaxSessionDuration' })
-    expect(Object.keys(template.Outputs)).toEqual(expect.arrayContaining(['RoleArn', 'OidcProviderArn']))
-    expect(template.Rules?.BranchOrEnvironment).toBeDefined()
+    expect(Object.keys(template.Outputs)).toEqual(
+      expect.arrayContaining([
+        'RoleArn',
+        'PermissionsBoundaryArn',
+        'ServerlessYml',
+        'OidcProviderArn',
+        'TrustedSubjects'
+      ])
+    )
+  })
+
+  it('requires the repository IDs and one explicit stage; rejects wildcards', () => {
+    for (const required of [
+      'GitHubRepository',
+      'GitHubOwnerId',
+      'GitHubRepositoryId',
+      'ServiceName',
+      'Stage'
+    ])
+      expect([required, template.Parameters[required].Default]).toEqual([required, undefined])
+    const accepts = (name: string, value: string) =>
+      new RegExp(template.Parameters[name].AllowedPattern as string).test(value)
+    const cases: [string, string, boolean][] = [
+      ['GitHubOwnerId', '9919', true],
+      ['GitHubOwnerId', 'octo-org', false],
+      ['GitHubOwnerId', '', false],
+      ['GitHubRepositoryId', '1296269', true],
+      ['GitHubRepositoryId', '12a', false],
+      ['Stage', 'prod', true],
+      ['Stage', 'eu-prod', true],
+      ['Stage', '*', false],
+      ['Stage', 'prod*', false],
+      ['Stage', '', false],
+      ['Stage', 'Prod', false],
+      ['ServiceName', 'api', true],
+      ['ServiceName', 'api-admin', true],
+      ['ServiceName', 'api-', false],
+      ['ServiceName', 'Api', false],
+      ['GitHubBranch', 'main', true],
+      ['GitHubBranch', 'release/v1', true],
+      ['GitHubBranch', '*', false],
+      ['GitHubBranch', 'feature/*', false],
+      ['GitHubEnvironment', 'prod', true],
+      ['GitHubEnvironment', 'pr?d', false],
+      ['ExtraFunctionActions', 'dynamodb:GetItem', true],
+      ['ExtraFunctionActions', 's3:Get*', true],
+      ['ExtraFunctionActions', '*', false],
+      ['ExtraFunctionActions', '', true],
+      ['ExtraFunctionResources', 'arn:aws:dynamodb:eu-west-1:123456789012:table/items', true],
+      ['ExtraFunctionResources', '*', true],
+      ['ExtraFunctionResources', 'table/items', false]
+    ]
+    expect(cases.map(([name, value]) => [name, value, accepts(name, value)])).toEqual(cases)
+  })
+
+  it('its Rules demand exactly one of GitHubBranch and GitHubEnvironment, and extra actions with resources', () => {
+    const base = {
+      GitHubRepository: 'o/r',
+      GitHubOwnerId: '1',
+      GitHubRepositoryId: '2',
+      ServiceName: 's',
+      Stage: 'prod'
+    }
+    expect(brokenRules(template, { ...base, GitHubBranch: 'main' })).toEqual([])
+    expect(brokenRules(template, { ...base, GitHubEnvironment: 'prod' })).toEqual([])
+    expect(brokenRules(template, base)).toEqual([
+      'Set GitHubBranch or GitHubEnvironment; the role never trusts every ref of the repository.'
+    ])
+    expect(brokenRules(template, { ...base, GitHubBranch: 'main', GitHubEnvironment: 'prod' })).toEqual([
+      "Set GitHubBranch or GitHubEnvironment, not both (a job's OIDC subject names one or the other)."
+    ])
+    const withBranch = { ...base, GitHubBranch: 'main' }
+    const actions = { ExtraFunctionActions: 'dynamodb:GetItem' }
+    const resources = { ExtraFunctionResources: 'arn:aws:dynamodb:us-east-1:123456789012:table/t' }
+    expect(brokenRules(template, { ...withBranch, ...actions, ...resources })).toEqual([])
+    expect(brokenRules(template, { ...withBranch, ...actions })).toHaveLength(1)
+    expect(brokenRules(template, { ...withBranch, ...resources })).toHaveLength(1)
   })
 
   it('attaches no managed policy, so no *FullAccess one', () => {
@@ -202,390 +269,447 @@ describe('iam/github-deploy-role.yml: least privilege, statically', () => {
       expect(resource.Properties.ManagedPolicyArns).toBeUndefined()
   })
 
-  it('never allows Action "*" or a whole service ("s3:*")', () => {
+  it('never allows Action "*" or a whole service, and uses NotAction/NotResource only to deny', () => {
+    expect(allows.length).toBeGreaterThan(10)
     for (const statement of allows) {
-      expect(statement.Action).toBeDefined()
+      expect(statement.NotAction).toBeUndefined()
+      expect(statement.NotResource).toBeUndefined()
       for (const action of list(statement.Action)) {
+        if (typeof action !== 'string') continue // Ref: ExtraFunctionActions, whose pattern forbids "*"
         expect(action).not.toBe('*')
         expect(action).not.toMatch(/:\*$/)
       }
     }
-    expect(statements.some(s => 'NotAction' in s || 'NotResource' in s)).toBe(false)
+    expect(statements.filter(s => 'NotAction' in s || 'NotResource' in s).map(s => s.Effect)).toEqual([
+      'Deny',
+      'Deny'
+    ])
   })
 
-  it('pairs Resource "*" only with read-only account-level calls', () => {
-    for (const statement of allows) {
-      const resources = list(statement.Resource as Strings)
-      if (!resources.includes('*')) continue
-      for (const action of list(statement.Action)) expect(action).toMatch(READ_ONLY)
-    }
+  it('pairs Resource "*" only with actions that have no resource-level permissions', async () => {
+    const unscoped: string[] = []
+    for (const statement of allows)
+      if (list(statement.Resource).includes('*'))
+        for (const action of list(statement.Action) as string[]) {
+          const [service, name] = action.split(':')
+          if (!(await isWildcardOnlyAction(service, name))) unscoped.push(action)
+        }
+    expect(unscoped).toEqual([])
   })
 
-  it('builds every ARN with ${AWS::Partition} and the service name', () => {
+  it('builds every allowed ARN with ${AWS::Partition}, the service name and the stage', () => {
     for (const statement of allows) {
-      for (const resource of [statement.Resource].flat() as unknown[]) {
-        if (resource === '*') continue
+      for (const resource of list(statement.Resource)) {
+        if (resource === '*' || (resource as { Ref?: string }).Ref === 'ExtraFunctionResources') continue
         const sub = (resource as { 'Fn::Sub'?: string })['Fn::Sub']
         expect(typeof sub).toBe('string')
         expect(sub).toMatch(/^arn:\$\{AWS::Partition\}:/)
-        if (!/:apigateway:|:log-group:\*$/.test(sub as string))
-          expect(sub).toContain('${ServiceName}-${Stage}')
+        if (!/:apigateway:/.test(sub as string)) expect(sub).toContain('${ServiceName}-${Stage}')
       }
     }
   })
 
   it('lets iam:PassRole hand roles to Lambda only', () => {
-    const passRole = allows.filter(s => list(s.Action).some(a => /^iam:(PassRole|\*)$/i.test(a)))
+    const passRole = allows.filter(s => list(s.Action).some(a => /^iam:(PassRole|\*)$/i.test(String(a))))
     expect(passRole).toHaveLength(1)
     expect(list(passRole[0].Action)).toEqual(['iam:PassRole'])
     expect(passRole[0].Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'lambda.amazonaws.com' } })
   })
 
-  it('trusts only the GitHub OIDC audience sts.amazonaws.com', () => {
+  it('conditions every IAM write on the service roles on the boundary this stack creates', () => {
+    const writes = allows.filter(s =>
+      list(s.Action).some(a => /^iam:(Create|Put|Attach|Detach|Delete|Update)/.test(String(a)))
+    )
+    expect(writes).toHaveLength(1)
+    expect(writes[0].Condition).toEqual({
+      StringEquals: { 'iam:PermissionsBoundary': { Ref: 'FunctionBoundary' } }
+    })
+    expect(list(writes[0].Action)).not.toContain('iam:UpdateAssumeRolePolicy')
+    expect(list(writes[0].Action)).not.toContain('iam:DeleteRolePermissionsBoundary')
+  })
+
+  it('trusts one subject pair, the repository ID and audience sts.amazonaws.com, with no wildcard', () => {
     const trust = (template.Resources.DeployRole.Properties.AssumeRolePolicyDocument as PolicyDocument)
       .Statement
     expect(trust).toHaveLength(1)
     expect(trust[0].Action).toBe('sts:AssumeRoleWithWebIdentity')
-    const [condition, anyRef, oneRef] = (
-      trust[0].Condition as unknown as { 'Fn::If': [string, never, never] }
-    )['Fn::If']
-    expect(condition).toBe('AnyRef')
-    for (const branch of [anyRef, oneRef] as { StringEquals: Record<string, unknown> }[])
-      expect(branch.StringEquals['token.actions.githubusercontent.com:aud']).toBe('sts.amazonaws.com')
+    expect(Object.keys(trust[0].Condition ?? {})).toEqual(['StringEquals'])
+    const equals = trust[0].Condition?.StringEquals as Record<string, unknown>
+    expect(equals['token.actions.githubusercontent.com:aud']).toBe('sts.amazonaws.com')
+    expect(equals['token.actions.githubusercontent.com:repository_id']).toEqual({ Ref: 'GitHubRepositoryId' })
+    expect(equals['token.actions.githubusercontent.com:sub']).toHaveLength(2)
   })
 
-  it('documents the one command that creates it in its header', () => {
+  it('documents the command that creates it in its header', () => {
     expect(templateText).toContain('aws cloudformation deploy --template-file iam/github-deploy-role.yml')
     expect(templateText).toContain('--capabilities CAPABILITY_NAMED_IAM')
-    expect(templateText).toMatch(/--parameter-overrides GitHubRepository=owner\/repo ServiceName=\S+/)
+    expect(templateText).toContain("gh api repos/owner/repo --jq '.owner.id, .id'")
+    const header = parameterOverrides(templateText)
+    expect(brokenRules(template, header)).toEqual([])
+    expect(Object.keys(header)).toEqual(
+      expect.arrayContaining([
+        'GitHubRepository',
+        'GitHubOwnerId',
+        'GitHubRepositoryId',
+        'ServiceName',
+        'Stage'
+      ])
+    )
   })
 })
 
+/** The Key=Value pairs of the first `aws cloudformation deploy … --parameter-overrides` command in a text. */
+function parameterOverrides(text: string): Record<string, string> {
+  const start = text.indexOf('aws cloudformation deploy')
+  expect(start).toBeGreaterThanOrEqual(0)
+  const lines: string[] = []
+  for (const line of text.slice(start).split('\n')) {
+    const bare = line.replace(/^#\s*/, '').trim()
+    lines.push(bare.replace(/\\$/, ''))
+    if (!bare.endsWith('\\')) break
+  }
+  const words = lines.join(' ').split(/\s+/)
+  const overrides = words.slice(words.indexOf('--parameter-overrides') + 1)
+  return Object.fromEntries(
+    overrides.filter(w => w.includes('=')).map(w => w.split('=', 2) as [string, string])
+  )
+}
+
 // ---------------------------------------------------------------------------------------------
-// Creating the stack in moto
-
-let moto: Moto | undefined
-
-function cloudFormation(): CloudFormationClient {
-  return new CloudFormationClient({
-    region: REGION,
-    endpoint: moto!.endpoint,
-    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }
-  })
-}
-
-/** The IAM query API: no IAM client is installed, and moto does not check signatures by default. */
-async function iam(params: Record<string, string>): Promise<string> {
-  const response = await fetch(moto!.endpoint, {
-    method: 'POST',
-    headers: {
-      'Content-Type': 'application/x-www-form-urlencoded',
-      Authorization: `AWS4-HMAC-SHA256 Credential=testing/20260101/${REGION}/iam/aws4_request, SignedHeaders=host, Signature=0`
-    },
-    body: new URLSearchParams({ Version: '2010-05-08', ...params }).toString()
-  })
-  const body = await response.text()
-  if (!response.ok) throw new Error(`IAM ${params.Action}: ${response.status} ${body}`)
-  return body
-}
-
-function xmlValue(xml: string, tag: string): string {
-  const match = new RegExp(`<${tag}>([^<]*)</${tag}>`).exec(xml)
-  if (!match) throw new Error(`no <${tag}> in ${xml.slice(0, 500)}`)
-  return match[1]
-}
-
-interface CreatedStack {
-  stackId: string
-  outputs: Record<string, string>
-  roleName: string
-  role: string
-  trust: PolicyDocument
-  permissions: PolicyDocument
-}
-
-async function createStack(stackName: string, parameters: Record<string, string>): Promise<CreatedStack> {
-  const cfn = cloudFormation()
-  const created = await cfn.send(
-    new CreateStackCommand({
-      StackName: stackName,
-      TemplateBody: templateText,
-      Capabilities: ['CAPABILITY_NAMED_IAM'],
-      Parameters: Object.entries(parameters).map(([ParameterKey, ParameterValue]) => ({
-        ParameterKey,
-        ParameterValue
-      }))
-    })
-  )
-  const waited = await waitUntilStackCreateComplete(
-    { client: cfn, maxWaitTime: 60, minDelay: 1, maxDelay: 2 },
-    { StackName: stackName }
-  )
-  expect(waited.state).toBe('SUCCESS')
-  const { Stacks } = await cfn.send(new DescribeStacksCommand({ StackName: stackName }))
-  expect(Stacks?.[0]?.StackStatus).toBe('CREATE_COMPLETE')
-  const outputs = Object.fromEntries(
-    (Stacks?.[0]?.Outputs ?? []).map((o: Output) => [o.OutputKey, o.OutputValue])
-  )
-
-  const { StackResources } = await cfn.send(new DescribeStackResourcesCommand({ StackName: stackName }))
-  const byId = new Map((StackResources ?? []).map(r => [r.LogicalResourceId, r]))
-  expect(byId.get('DeployRole')).toMatchObject({
-    ResourceType: 'AWS::IAM::Role',
-    ResourceStatus: 'CREATE_COMPLETE'
-  })
-  expect(byId.get('DeployPolicy')).toMatchObject({
-    ResourceType: 'AWS::IAM::Policy',
-    ResourceStatus: 'CREATE_COMPLETE'
-  })
-  const roleName = byId.get('DeployRole')!.PhysicalResourceId!
-  expect(outputs.RoleArn).toBe(`arn:aws:iam::${ACCOUNT}:role/${roleName}`)
-
-  const role = await iam({ Action: 'GetRole', RoleName: roleName })
-  const trust = JSON.parse(decodeURIComponent(xmlValue(role, 'AssumeRolePolicyDocument'))) as PolicyDocument
-  const policy = await iam({ Action: 'GetRolePolicy', RoleName: roleName, PolicyName: 'serverless-deploy' })
-  const permissions = JSON.parse(decodeURIComponent(xmlValue(policy, 'PolicyDocument'))) as PolicyDocument
-  return { stackId: created.StackId!, outputs, roleName, role, trust, permissions }
-}
+// Created in moto, and who the trust policy admits
 
 const SUB = 'token.actions.githubusercontent.com:sub'
 const AUD = 'token.actions.githubusercontent.com:aud'
-const EXISTING_PROVIDER = `arn:aws:iam::${ACCOUNT}:oidc-provider/token.actions.githubusercontent.com`
+const REPOSITORY_ID = 'token.actions.githubusercontent.com:repository_id'
+const OWNER = 'octo-org'
+const OWNER_ID = '1001'
+const REPO = 'octo-app'
+const REPO_ID = '2002'
 
-describe('iam/github-deploy-role.yml: creates cleanly in moto', () => {
+const trustParameters = {
+  GitHubRepository: `${OWNER}/${REPO}`,
+  GitHubOwnerId: OWNER_ID,
+  GitHubRepositoryId: REPO_ID,
+  ServiceName: 'myservice',
+  Stage: 'prod'
+}
+
+let moto: Moto | undefined
+
+describe('iam/github-deploy-role.yml: created in moto', () => {
+  let branch: CreatedStack
+  let environment: CreatedStack
+
   beforeAll(async () => {
     moto = await startMoto()
-  }, 60_000)
+    // The provider moto's CloudFormation cannot create (it skips AWS::IAM::OIDCProvider), made by hand so
+    // that the stacks below reference an existing one.
+    await iam(moto, {
+      Action: 'CreateOpenIDConnectProvider',
+      Url: 'https://token.actions.githubusercontent.com',
+      'ClientIDList.member.1': 'sts.amazonaws.com'
+    })
+    branch = await createStack(moto, 'gh-deploy-branch', {
+      ...trustParameters,
+      GitHubBranch: 'main',
+      CreateOidcProvider: 'false',
+      RoleName: 'myservice-prod-deployer',
+      MaxSessionDuration: '7200'
+    })
+    environment = await createStack(moto, 'gh-deploy-environment', {
+      ...trustParameters,
+      ServiceName: 'otherservice',
+      GitHubEnvironment: 'prod',
+      CreateOidcProvider: 'false'
+    })
+  }, 120_000)
 
   afterAll(async () => {
     await moto?.stop()
   })
 
-  it('branch variant: only refs/heads/main of the repository, with a new OIDC provider', async () => {
-    const stack = await createStack('gh-deploy-branch', {
-      GitHubRepository: 'octo-org/octo-app',
-      ServiceName: 'myservice',
-      GitHubBranch: 'main'
+  it('creates the role, its policy and the boundary, with the outputs the README names', async () => {
+    const { StackResources } = await cloudFormation(moto!).send(
+      new DescribeStackResourcesCommand({ StackName: 'gh-deploy-branch' })
+    )
+    const created = Object.fromEntries(
+      (StackResources ?? []).map(r => [r.LogicalResourceId, [r.ResourceType, r.ResourceStatus]])
+    )
+    expect(created).toMatchObject({
+      DeployRole: ['AWS::IAM::Role', 'CREATE_COMPLETE'],
+      DeployPolicy: ['AWS::IAM::Policy', 'CREATE_COMPLETE'],
+      FunctionBoundary: ['AWS::IAM::ManagedPolicy', 'CREATE_COMPLETE']
     })
-    expect(stack.trust.Statement).toHaveLength(1)
-    const [statement] = stack.trust.Statement
-    expect(statement.Action).toBe('sts:AssumeRoleWithWebIdentity')
-    expect(statement.Condition).toEqual({
-      StringEquals: { [AUD]: 'sts.amazonaws.com', [SUB]: 'repo:octo-org/octo-app:ref:refs/heads/main' }
+    expect(branch.roleArn).toBe(`arn:aws:iam::${ACCOUNT}:role/myservice-prod-deployer`)
+    expect(xmlValue(branch.role, 'MaxSessionDuration')).toBe('7200')
+    expect(xmlValue(environment.role, 'MaxSessionDuration')).toBe('3600')
+    expect(branch.outputs.OidcProviderArn).toBe(OIDC_PROVIDER)
+    expect(branch.outputs.PermissionsBoundaryArn).toBe(
+      `arn:aws:iam::${ACCOUNT}:policy/myservice-prod-us-east-1-lambda-boundary`
+    )
+    expect(branch.outputs.ServerlessYml).toBe(
+      `provider: { iam: { role: { permissionsBoundary: ${branch.outputs.PermissionsBoundaryArn} } } }`
+    )
+    expect(parse(branch.outputs.ServerlessYml)).toEqual({
+      provider: { iam: { role: { permissionsBoundary: branch.boundaryArn } } }
     })
-    expect(stack.outputs.TrustedSubject).toBe('repo:octo-org/octo-app:ref:refs/heads/main')
-    expect(xmlValue(stack.role, 'MaxSessionDuration')).toBe('3600')
-    // moto's CloudFormation skips AWS::IAM::OIDCProvider, so the provider Ref (and the
-    // OidcProviderArn output) cannot be checked here; the static test covers the resource.
-  }, 60_000)
+  })
 
-  it('environment variant: only the "production" environment, with the existing OIDC provider', async () => {
-    await iam({
-      Action: 'CreateOpenIDConnectProvider',
-      Url: 'https://token.actions.githubusercontent.com',
-      'ClientIDList.member.1': 'sts.amazonaws.com'
-    })
-    const stack = await createStack('gh-deploy-environment', {
-      GitHubRepository: 'octo-org/octo-app',
-      ServiceName: 'myservice',
-      GitHubEnvironment: 'production',
-      CreateOidcProvider: 'false'
-    })
-    const [statement] = stack.trust.Statement
-    expect(statement.Principal).toEqual({ Federated: EXISTING_PROVIDER })
+  it('branch variant: both subject formats of refs/heads/main, for repository ID 2002 only', () => {
+    expect(branch.trust.Statement).toHaveLength(1)
+    const [statement] = branch.trust.Statement
+    expect(statement.Principal).toEqual({ Federated: OIDC_PROVIDER })
     expect(statement.Condition).toEqual({
-      StringEquals: { [AUD]: 'sts.amazonaws.com', [SUB]: 'repo:octo-org/octo-app:environment:production' }
+      StringEquals: {
+        [AUD]: 'sts.amazonaws.com',
+        [REPOSITORY_ID]: REPO_ID,
+        [SUB]: [
+          `repo:${OWNER}/${REPO}:ref:refs/heads/main`,
+          `repo:${OWNER}@${OWNER_ID}/${REPO}@${REPO_ID}:ref:refs/heads/main`
+        ]
+      }
     })
-    expect(stack.outputs.OidcProviderArn).toBe(EXISTING_PROVIDER)
+    expect(branch.outputs.TrustedSubjects).toBe(
+      `repo:${OWNER}/${REPO}:ref:refs/heads/main repo:${OWNER}@${OWNER_ID}/${REPO}@${REPO_ID}:ref:refs/heads/main`
+    )
+  })
 
-    // moto's STS hands out credentials without checking the trust policy: this only shows the
-    // role is there to be assumed through the web-identity call the action makes.
-    const sts = new STSClient({ region: REGION, endpoint: moto!.endpoint })
+  it('environment variant: both subject formats of the prod environment', () => {
+    const [statement] = environment.trust.Statement
+    expect(statement.Condition?.StringEquals[SUB]).toEqual([
+      `repo:${OWNER}/${REPO}:environment:prod`,
+      `repo:${OWNER}@${OWNER_ID}/${REPO}@${REPO_ID}:environment:prod`
+    ])
+  })
+
+  it('the role can be assumed through the web-identity call the action makes', async () => {
+    // moto's STS hands out credentials without checking the trust policy (the table below does that)
+    const sts = new STSClient({ region: 'us-east-1', endpoint: moto!.endpoint })
     const assumed = await sts.send(
       new AssumeRoleWithWebIdentityCommand({
-        RoleArn: stack.outputs.RoleArn,
+        RoleArn: environment.roleArn,
         RoleSessionName: 'github-actions',
         WebIdentityToken: 'not-checked-by-moto'
       })
     )
     expect(assumed.AssumedRoleUser?.Arn).toBe(
-      `arn:aws:sts::${ACCOUNT}:assumed-role/${stack.roleName}/github-actions`
+      `arn:aws:sts::${ACCOUNT}:assumed-role/${environment.roleName}/github-actions`
     )
+  })
+
+  describe('who gets in: the sub and aud of each run, against the trust policy as created', () => {
+    const immutable = (owner: string, ownerId: string, repo: string, repoId: string, context: string) =>
+      `repo:${owner}@${ownerId}/${repo}@${repoId}:${context}`
+    interface Run {
+      run: string
+      sub: string
+      aud?: string
+      repositoryId?: string
+      /** admitted by the role trusting GitHubBranch=main, by the one trusting GitHubEnvironment=prod */
+      admitted: [branch: boolean, environment: boolean]
+    }
+    const runs: Run[] = [
+      {
+        run: 'push to main, legacy sub',
+        sub: `repo:${OWNER}/${REPO}:ref:refs/heads/main`,
+        admitted: [true, false]
+      },
+      {
+        run: 'push to main, immutable sub',
+        sub: immutable(OWNER, OWNER_ID, REPO, REPO_ID, 'ref:refs/heads/main'),
+        admitted: [true, false]
+      },
+      {
+        run: 'job in environment prod, legacy sub',
+        sub: `repo:${OWNER}/${REPO}:environment:prod`,
+        admitted: [false, true]
+      },
+      {
+        run: 'job in environment prod, immutable sub',
+        sub: immutable(OWNER, OWNER_ID, REPO, REPO_ID, 'environment:prod'),
+        admitted: [false, true]
+      },
+      {
+        run: 'job in environment staging',
+        sub: `repo:${OWNER}/${REPO}:environment:staging`,
+        admitted: [false, false]
+      },
+      {
+        run: 'push to another branch',
+        sub: `repo:${OWNER}/${REPO}:ref:refs/heads/feature`,
+        admitted: [false, false]
+      },
+      {
+        run: 'a branch named like main',
+        sub: `repo:${OWNER}/${REPO}:ref:refs/heads/main-x`,
+        admitted: [false, false]
+      },
+      { run: 'a tag', sub: `repo:${OWNER}/${REPO}:ref:refs/tags/v1.0.0`, admitted: [false, false] },
+      {
+        run: 'pull request, legacy sub',
+        sub: `repo:${OWNER}/${REPO}:pull_request`,
+        admitted: [false, false]
+      },
+      {
+        run: 'pull request, immutable sub',
+        sub: immutable(OWNER, OWNER_ID, REPO, REPO_ID, 'pull_request'),
+        admitted: [false, false]
+      },
+      {
+        // a pull request from a fork gets no token at all; the fork's own workflows run as the fork
+        run: "a fork's own workflow on its main",
+        sub: `repo:forker/${REPO}:ref:refs/heads/main`,
+        repositoryId: '3003',
+        admitted: [false, false]
+      },
+      {
+        run: "a fork's own workflow, immutable sub",
+        sub: immutable('forker', '4004', REPO, '3003', 'ref:refs/heads/main'),
+        repositoryId: '3003',
+        admitted: [false, false]
+      },
+      {
+        run: 'same owner/name re-created under a new owner ID (recycled name), immutable sub',
+        sub: immutable(OWNER, '9999', REPO, '7777', 'ref:refs/heads/main'),
+        repositoryId: '7777',
+        admitted: [false, false]
+      },
+      {
+        run: 'same owner/name, new owner ID, immutable sub claiming the old repository ID',
+        sub: immutable(OWNER, '9999', REPO, REPO_ID, 'ref:refs/heads/main'),
+        admitted: [false, false]
+      },
+      {
+        run: 'recycled name presenting a legacy-format sub (customised subject template)',
+        sub: `repo:${OWNER}/${REPO}:ref:refs/heads/main`,
+        repositoryId: '7777',
+        admitted: [false, false]
+      },
+      {
+        run: 'another repository of the same owner',
+        sub: `repo:${OWNER}/other-app:ref:refs/heads/main`,
+        repositoryId: '5005',
+        admitted: [false, false]
+      },
+      {
+        run: 'the owner spelt in another case',
+        sub: `repo:Octo-Org/${REPO}:ref:refs/heads/main`,
+        admitted: [false, false]
+      },
+      {
+        run: 'push to main, token for another audience',
+        sub: `repo:${OWNER}/${REPO}:ref:refs/heads/main`,
+        aud: `https://github.com/${OWNER}`,
+        admitted: [false, false]
+      }
+    ]
+
+    it.each(runs.map(r => [r.run, r] as const))('%s', (_run, { sub, aud, repositoryId, admitted }) => {
+      const claims = { sub, aud: aud ?? 'sts.amazonaws.com', repository_id: repositoryId ?? REPO_ID }
+      const decide = (stack: CreatedStack) => admitsToken(stack.trust, stack.roleArn, claims) === 'Allowed'
+      expect([decide(branch), decide(environment)]).toEqual(admitted)
+    })
+
+    it('a token without the repository_id claim is refused', () => {
+      const sub = `repo:${OWNER}/${REPO}:ref:refs/heads/main`
+      expect(admitsToken(branch.trust, branch.roleArn, { sub, aud: 'sts.amazonaws.com' })).toBe(
+        'ImplicitlyDenied'
+      )
+      expect(
+        admitsToken(branch.trust, branch.roleArn, { sub, aud: 'sts.amazonaws.com', repository_id: REPO_ID })
+      ).toBe('Allowed')
+    })
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+// The READMEs' bootstrap commands admit the READMEs' own workflows
+
+const readme = (path: string) => readFileSync(fileURLToPath(new URL(path, import.meta.url)), 'utf8')
+
+function section(text: string, heading: string): string {
+  const start = text.indexOf(`${heading}\n`)
+  expect(start).toBeGreaterThanOrEqual(0)
+  const next = text.indexOf('\n## ', start + heading.length)
+  return text.slice(start, next === -1 ? undefined : next)
+}
+
+interface Workflow {
+  jobs: Record<
+    string,
+    { environment?: string | { name: string }; steps: { uses?: string; with?: Record<string, string> }[] }
+  >
+}
+
+describe("the READMEs' bootstrap commands admit the READMEs' own workflows", () => {
+  let template: Template
+  let motoForReadme: Moto | undefined
+
+  beforeAll(async () => {
+    template = loadTemplate()
+    motoForReadme = await startMoto()
   }, 60_000)
 
-  it('any-ref variant: every ref of the repository (StringLike repo:OWNER/NAME:*), nothing else', async () => {
-    const stack = await createStack('gh-deploy-any', {
-      GitHubRepository: 'octo-org/octo-app',
-      ServiceName: 'myservice',
+  afterAll(async () => {
+    await motoForReadme?.stop()
+  })
+
+  it('README.md: the deploy job runs in environment prod, and the command trusts exactly that', async () => {
+    const text = readme('../../README.md')
+    const usage = section(text, '## Usage')
+    const workflowYaml = /```yaml\n([\s\S]*?)```/.exec(usage)?.[1] ?? ''
+    const workflow = parse(workflowYaml) as Workflow
+    const job = workflow.jobs.deploy
+    const environmentName = typeof job.environment === 'string' ? job.environment : job.environment?.name
+    const step = job.steps.find(s => s.uses?.startsWith('serverless-python-deploy/action'))
+    const service = (parse(/```yaml\n(service:[\s\S]*?)```/.exec(usage)?.[1] ?? '') as { service: string })
+      .service
+
+    const command = parameterOverrides(section(text, '## AWS setup: OIDC instead of stored keys'))
+    expect(brokenRules(template, command)).toEqual([])
+    expect(command).toMatchObject({
+      GitHubEnvironment: environmentName,
+      Stage: step?.with?.stage,
+      ServiceName: service
+    })
+    expect(command.GitHubBranch).toBeUndefined()
+
+    // Created as the command says (moto cannot create the provider itself), the role admits that job.
+    const stack = await createStack(motoForReadme!, 'readme-bootstrap', {
+      ...command,
       CreateOidcProvider: 'false'
     })
-    const [statement] = stack.trust.Statement
-    expect(statement.Condition).toEqual({
-      StringEquals: { [AUD]: 'sts.amazonaws.com' },
-      StringLike: { [SUB]: 'repo:octo-org/octo-app:*' }
-    })
-    const trusts = (sub: string, aud = 'sts.amazonaws.com') =>
-      isAllowed(
-        { ...stack.trust, Statement: stack.trust.Statement.map(s => ({ ...s, Resource: '*' })) },
-        'sts:AssumeRoleWithWebIdentity',
-        '*',
-        { [SUB]: sub, [AUD]: aud }
-      )
-    expect(trusts('repo:octo-org/octo-app:ref:refs/heads/feature')).toBe(true)
-    expect(trusts('repo:octo-org/octo-app:environment:production')).toBe(true)
-    expect(trusts('repo:octo-org/other-app:ref:refs/heads/main')).toBe(false)
-    expect(trusts('repo:octo-org/octo-app-fork:ref:refs/heads/main')).toBe(false)
-    expect(trusts('repo:octo-org/octo-app:ref:refs/heads/main', 'some-other-audience')).toBe(false)
+    const [owner, repo] = command.GitHubRepository.split('/')
+    const claims = (context: string) => [
+      {
+        sub: `repo:${owner}/${repo}:${context}`,
+        aud: 'sts.amazonaws.com',
+        repository_id: command.GitHubRepositoryId
+      },
+      {
+        sub: `repo:${owner}@${command.GitHubOwnerId}/${repo}@${command.GitHubRepositoryId}:${context}`,
+        aud: 'sts.amazonaws.com',
+        repository_id: command.GitHubRepositoryId
+      }
+    ]
+    for (const token of claims(`environment:${environmentName}`))
+      expect(admitsToken(stack.trust, stack.roleArn, token)).toBe('Allowed')
+    for (const token of claims('ref:refs/heads/main'))
+      expect(admitsToken(stack.trust, stack.roleArn, token)).toBe('ImplicitlyDenied')
   }, 60_000)
 
-  describe('permissions, as created, for a service deployed by Serverless v3', () => {
-    let anyStage: CreatedStack
-    let prodOnly: CreatedStack
-
-    beforeAll(async () => {
-      // a bootstrap stack and role whose names start with the service name: it must not reach itself
-      anyStage = await createStack('myservice-github-deploy', {
-        GitHubRepository: 'octo-org/octo-app',
-        ServiceName: 'myservice',
-        GitHubBranch: 'main',
-        CreateOidcProvider: 'false',
-        RoleName: 'myservice-ci-deployer'
-      })
-      prodOnly = await createStack('gh-deploy-prod', {
-        GitHubRepository: 'octo-org/octo-app',
-        ServiceName: 'myservice',
-        Stage: 'prod',
-        GitHubEnvironment: 'production',
-        CreateOidcProvider: 'false',
-        PermissionsBoundaryArn: `arn:aws:iam::${ACCOUNT}:policy/service-boundary`,
-        MaxSessionDuration: '7200'
-      })
-    }, 60_000)
-
-    const arn = {
-      stack: (name: string) =>
-        `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/${name}/0f1e2d3c-aaaa-bbbb-cccc-123456789abc`,
-      changeSet: (stack: string) =>
-        `arn:aws:cloudformation:${REGION}:${ACCOUNT}:changeSet/${stack}-change-set/0f1e2d3c-1234-5678-9abc-def012345678`,
-      bucket: (name: string) => `arn:aws:s3:::${name}`,
-      fn: (name: string) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${name}`,
-      logGroup: (name: string) => `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${name}`,
-      layer: (name: string) => `arn:aws:lambda:${REGION}:${ACCOUNT}:layer:${name}`,
-      role: (name: string) => `arn:aws:iam::${ACCOUNT}:role/${name}`,
-      api: (path: string) => `arn:aws:apigateway:${REGION}::${path}`
-    }
-    // Serverless v3 names for service "myservice", stage "dev"
-    const bucket = 'myservice-dev-serverlessdeploymentbucket-1a2b3c4d5e6f7'
-    const shortenedBucket = 'myservice-dev-serverlessdeploymentbuck-1a2b3c4d5e6f7'
-    const artifact = `${bucket}/serverless/myservice/dev/1795506409540-2026-11-24T07:46:49.540Z/myservice.zip`
-    const lambdaRole = 'myservice-dev-us-east-1-lambdaRole'
-    const toLambda = { 'iam:PassedToService': 'lambda.amazonaws.com' }
-
-    it('admits what serverless deploy and remove call, and what CloudFormation calls for them', () => {
-      const needed: [string, string, Record<string, string>?][] = [
-        ['cloudformation:ValidateTemplate', '*'],
-        ['cloudformation:DescribeStacks', arn.stack('myservice-dev')],
-        ['cloudformation:CreateChangeSet', arn.stack('myservice-dev')],
-        ['cloudformation:DescribeChangeSet', arn.changeSet('myservice-dev')],
-        ['cloudformation:ExecuteChangeSet', arn.stack('myservice-dev')],
-        ['cloudformation:DeleteChangeSet', arn.changeSet('myservice-dev')],
-        ['cloudformation:CreateStack', arn.stack('myservice-dev')],
-        ['cloudformation:UpdateStack', arn.stack('myservice-dev')],
-        ['cloudformation:DescribeStackEvents', arn.stack('myservice-dev')],
-        ['cloudformation:DescribeStackResource', arn.stack('myservice-dev')],
-        ['cloudformation:ListStackResources', arn.stack('myservice-dev')],
-        ['cloudformation:GetTemplate', arn.stack('myservice-dev')],
-        ['cloudformation:DeleteStack', arn.stack('myservice-dev')],
-        ['s3:CreateBucket', arn.bucket(bucket)],
-        ['s3:PutEncryptionConfiguration', arn.bucket(bucket)],
-        ['s3:PutBucketPolicy', arn.bucket(bucket)],
-        ['s3:ListBucket', arn.bucket(shortenedBucket)],
-        ['s3:DeleteBucket', arn.bucket(bucket)],
-        ['s3:PutObject', arn.bucket(artifact)],
-        ['s3:GetObject', arn.bucket(artifact)],
-        ['s3:DeleteObject', arn.bucket(artifact)],
-        ['lambda:GetFunction', arn.fn('myservice-dev-api')],
-        ['lambda:CreateFunction', arn.fn('myservice-dev-api')],
-        ['lambda:UpdateFunctionCode', arn.fn('myservice-dev-api')],
-        ['lambda:PublishVersion', arn.fn('myservice-dev-api')],
-        ['lambda:AddPermission', arn.fn('myservice-dev-api')],
-        ['lambda:DeleteFunction', arn.fn('myservice-dev-api')],
-        ['lambda:PublishLayerVersion', arn.layer('myservice-dev-python-requirements')],
-        ['lambda:GetLayerVersion', arn.layer('myservice-dev-python-requirements:3')],
-        ['logs:CreateLogGroup', arn.logGroup('/aws/lambda/myservice-dev-api')],
-        ['logs:DeleteLogGroup', arn.logGroup('/aws/lambda/myservice-dev-api')],
-        ['logs:DescribeLogGroups', arn.logGroup('*')],
-        ['iam:CreateRole', arn.role(lambdaRole)],
-        ['iam:PutRolePolicy', arn.role(lambdaRole)],
-        ['iam:GetRole', arn.role(lambdaRole)],
-        ['iam:DeleteRolePolicy', arn.role(lambdaRole)],
-        ['iam:DeleteRole', arn.role(lambdaRole)],
-        ['iam:PassRole', arn.role(lambdaRole), toLambda],
-        ['apigateway:POST', arn.api('/apis')],
-        ['apigateway:POST', arn.api('/apis/a1b2c3d4e5/routes')],
-        ['apigateway:PATCH', arn.api('/apis/a1b2c3d4e5/stages/$default')],
-        ['apigateway:DELETE', arn.api('/apis/a1b2c3d4e5')]
-      ]
-      const refused = needed.filter(
-        ([action, resource, context]) => !isAllowed(anyStage.permissions, action, resource, context)
-      )
-      expect(refused).toEqual([])
-    })
-
-    it('refuses other services, other buckets, other actions and itself', () => {
-      const outside: [string, string, Record<string, string>?][] = [
-        ['cloudformation:UpdateStack', arn.stack('otherservice-dev')],
-        ['cloudformation:DeleteStack', arn.stack('myservicex')],
-        ['cloudformation:UpdateStack', anyStage.stackId],
-        ['cloudformation:DeleteStack', anyStage.stackId],
-        ['cloudformation:CreateStack', '*'],
-        ['s3:PutObject', arn.bucket('otherservice-dev-serverlessdeploymentbucket-1a2b3c4d5e6f7/x.zip')],
-        ['s3:CreateBucket', arn.bucket('myservice-dev-uploads')],
-        ['s3:PutObject', arn.bucket('myservice-dev-uploads/x')],
-        ['s3:PutBucketAcl', arn.bucket(bucket)],
-        ['lambda:UpdateFunctionCode', arn.fn('otherservice-dev-api')],
-        ['lambda:InvokeFunction', arn.fn('myservice-dev-api')],
-        ['logs:DeleteLogGroup', arn.logGroup('/aws/lambda/otherservice-dev-api')],
-        ['iam:CreateRole', arn.role('otherservice-dev-us-east-1-lambdaRole')],
-        ['iam:CreateUser', `arn:aws:iam::${ACCOUNT}:user/anyone`],
-        ['iam:PassRole', arn.role(lambdaRole)],
-        ['iam:PassRole', arn.role(lambdaRole), { 'iam:PassedToService': 'ec2.amazonaws.com' }],
-        ['iam:PutRolePolicy', arn.role(anyStage.roleName)],
-        ['iam:AttachRolePolicy', arn.role(anyStage.roleName)],
-        ['iam:UpdateAssumeRolePolicy', arn.role(anyStage.roleName)],
-        ['apigateway:POST', arn.api('/restapis')],
-        ['apigateway:POST', arn.api('/domainnames')],
-        ['sts:AssumeRole', '*']
-      ]
-      expect(anyStage.roleName).toBe('myservice-ci-deployer') // matches role/myservice-*-*
-      const admitted = outside.filter(([action, resource, context]) =>
-        isAllowed(anyStage.permissions, action, resource, context)
-      )
-      expect(admitted).toEqual([])
-    })
-
-    it('with Stage=prod, reaches only the prod stage; with a boundary, creates roles only under it', () => {
-      expect(xmlValue(prodOnly.role, 'MaxSessionDuration')).toBe('7200')
-      const boundary = { 'iam:PermissionsBoundary': `arn:aws:iam::${ACCOUNT}:policy/service-boundary` }
-      const allowed = (action: string, resource: string, context?: Record<string, string>) =>
-        isAllowed(prodOnly.permissions, action, resource, context)
-
-      expect(allowed('lambda:UpdateFunctionCode', arn.fn('myservice-prod-api'))).toBe(true)
-      expect(allowed('lambda:UpdateFunctionCode', arn.fn('myservice-dev-api'))).toBe(false)
-      expect(allowed('cloudformation:UpdateStack', arn.stack('myservice-prod'))).toBe(true)
-      expect(allowed('cloudformation:UpdateStack', arn.stack('myservice-dev'))).toBe(false)
-      expect(allowed('s3:PutObject', arn.bucket('myservice-prod-serverlessdeploymentbucket-x/k'))).toBe(true)
-      expect(allowed('s3:PutObject', arn.bucket(`${artifact}`))).toBe(false)
-
-      const prodRole = arn.role('myservice-prod-us-east-1-lambdaRole')
-      expect(allowed('iam:CreateRole', prodRole, boundary)).toBe(true)
-      expect(allowed('iam:PutRolePolicy', prodRole, boundary)).toBe(true)
-      expect(allowed('iam:CreateRole', prodRole)).toBe(false)
-      expect(
-        allowed('iam:PutRolePolicy', prodRole, { 'iam:PermissionsBoundary': 'arn:aws:iam::aws:policy/X' })
-      ).toBe(false)
-      expect(allowed('iam:DeleteRolePermissionsBoundary', prodRole, boundary)).toBe(false)
-      expect(allowed('iam:PassRole', prodRole, toLambda)).toBe(true)
-    })
+  it('iam/README.md: its command is valid and names the repository IDs', () => {
+    const command = parameterOverrides(readme('../../iam/README.md'))
+    expect(brokenRules(template, command)).toEqual([])
+    expect(Object.keys(command)).toEqual(
+      expect.arrayContaining([
+        'GitHubRepository',
+        'GitHubOwnerId',
+        'GitHubRepositoryId',
+        'ServiceName',
+        'Stage'
+      ])
+    )
+    expect(readme('../../iam/README.md')).toContain("gh api repos/OWNER/REPO --jq '.owner.id, .id'")
   })
 })

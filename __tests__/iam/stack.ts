@@ -1,0 +1,122 @@
+/** The bootstrap template, and creating it in moto as `aws cloudformation deploy` would in AWS. */
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import {
+  CloudFormationClient,
+  CreateStackCommand,
+  DescribeStacksCommand,
+  waitUntilStackCreateComplete,
+  type Output
+} from '@aws-sdk/client-cloudformation'
+import type { Moto } from '../support/moto.js'
+import { ACCOUNT, type PolicyDocument } from './policy-evaluator.js'
+
+export const templatePath = fileURLToPath(new URL('../../iam/github-deploy-role.yml', import.meta.url))
+export const templateText = readFileSync(templatePath, 'utf8')
+export const REGION = 'us-east-1'
+
+/** The IAM query API: no IAM client is installed, and moto does not check signatures by default. */
+export async function iam(moto: Moto, params: Record<string, string>): Promise<string> {
+  const response = await fetch(moto.endpoint, {
+    method: 'POST',
+    headers: {
+      'Content-Type': 'application/x-www-form-urlencoded',
+      Authorization: `AWS4-HMAC-SHA256 Credential=testing/20260101/${REGION}/iam/aws4_request, SignedHeaders=host, Signature=0`
+    },
+    body: new URLSearchParams({ Version: '2010-05-08', ...params }).toString()
+  })
+  const body = await response.text()
+  if (!response.ok) throw new Error(`IAM ${params.Action}: ${response.status} ${body}`)
+  return body
+}
+
+export function xmlValue(xml: string, tag: string): string {
+  const match = new RegExp(`<${tag}>([^<]*)</${tag}>`).exec(xml)
+  if (!match) throw new Error(`no <${tag}> in ${xml.slice(0, 500)}`)
+  return match[1]
+}
+
+const policyIn = (xml: string, tag: string) =>
+  JSON.parse(decodeURIComponent(xmlValue(xml, tag))) as PolicyDocument
+
+export function cloudFormation(moto: Moto): CloudFormationClient {
+  return new CloudFormationClient({
+    region: REGION,
+    endpoint: moto.endpoint,
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }
+  })
+}
+
+export interface CreatedStack {
+  stackId: string
+  outputs: Record<string, string>
+  roleName: string
+  roleArn: string
+  /** GetRole's answer, as XML */
+  role: string
+  trust: PolicyDocument
+  /** the deploy role's inline policy */
+  permissions: PolicyDocument
+  /** the permissions boundary the stack creates for the service's roles (its default version) */
+  boundary: PolicyDocument
+  boundaryArn: string
+}
+
+/** Creates the bootstrap stack and reads back what IAM holds: the role, its trust and policy, the boundary. */
+export async function createStack(
+  moto: Moto,
+  stackName: string,
+  parameters: Record<string, string>
+): Promise<CreatedStack> {
+  const cfn = cloudFormation(moto)
+  const created = await cfn.send(
+    new CreateStackCommand({
+      StackName: stackName,
+      TemplateBody: templateText,
+      Capabilities: ['CAPABILITY_NAMED_IAM'],
+      Parameters: Object.entries(parameters).map(([ParameterKey, ParameterValue]) => ({
+        ParameterKey,
+        ParameterValue
+      }))
+    })
+  )
+  const waited = await waitUntilStackCreateComplete(
+    { client: cfn, maxWaitTime: 60, minDelay: 1, maxDelay: 2 },
+    { StackName: stackName }
+  )
+  if (waited.state !== 'SUCCESS')
+    throw new Error(`stack ${stackName}: ${waited.state} ${String(waited.reason)}`)
+  const { Stacks } = await cfn.send(new DescribeStacksCommand({ StackName: stackName }))
+  if (Stacks?.[0]?.StackStatus !== 'CREATE_COMPLETE')
+    throw new Error(`stack ${stackName} is ${Stacks?.[0]?.StackStatus}: ${Stacks?.[0]?.StackStatusReason}`)
+  const outputs = Object.fromEntries(
+    (Stacks[0].Outputs ?? []).map((o: Output) => [o.OutputKey ?? '', o.OutputValue ?? ''])
+  )
+
+  const roleArn = outputs.RoleArn
+  const roleName = roleArn.replace(`arn:aws:iam::${ACCOUNT}:role/`, '')
+  const role = await iam(moto, { Action: 'GetRole', RoleName: roleName })
+  const inline = await iam(moto, {
+    Action: 'GetRolePolicy',
+    RoleName: roleName,
+    PolicyName: 'serverless-deploy'
+  })
+  const boundaryArn = outputs.PermissionsBoundaryArn
+  const policy = await iam(moto, { Action: 'GetPolicy', PolicyArn: boundaryArn })
+  const version = await iam(moto, {
+    Action: 'GetPolicyVersion',
+    PolicyArn: boundaryArn,
+    VersionId: xmlValue(policy, 'DefaultVersionId')
+  })
+  return {
+    stackId: created.StackId ?? '',
+    outputs,
+    roleName,
+    roleArn,
+    role,
+    trust: policyIn(role, 'AssumeRolePolicyDocument'),
+    permissions: policyIn(inline, 'PolicyDocument'),
+    boundary: policyIn(version, 'Document'),
+    boundaryArn
+  }
+}
