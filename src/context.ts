@@ -5,6 +5,8 @@ import type { Inputs } from './inputs.js'
 import type { Interpreter } from './python.js'
 import { childEnv, serverlessEnv } from './serverless.js'
 import type { Build, Identity, PackagedService, ServiceConfig } from './service.js'
+import type { Deployment } from './rollback.js'
+import type { SmokeResult } from './smoke-test.js'
 import type { StackInfo } from './stack.js'
 import { Phases, type Report } from './summary.js'
 
@@ -29,8 +31,12 @@ export interface RunContext {
   /** The package Serverless built, from its state file. */
   packaged?: PackagedService
   python?: Interpreter
-  /** The stack as it was before the command. */
+  /** The stack as it was before the command, and the deployment it served. */
   stackBefore?: StackInfo
+  previous?: Deployment
+  /** When this run's deploy started: the functions' logs are read from then on. */
+  deployStartedAt?: number
+  smoke?: SmokeResult
 }
 
 /** Outputs, written as soon as each is known, so that `if: failure()` steps can use them. */
@@ -42,7 +48,12 @@ const OUTPUT_FIELDS: [string, keyof Report][] = [
   ['url', 'url'],
   ['python-version', 'pythonVersion'],
   ['serverless-version', 'serverlessVersion'],
-  ['aws-account-id', 'accountId']
+  ['aws-account-id', 'accountId'],
+  ['smoke-test-status', 'smokeStatus'],
+  ['rolled-back', 'rolledBack'],
+  ['comment-url', 'commentUrl'],
+  ['artifact-size', 'artifactSize'],
+  ['cache-hit', 'cacheHit']
 ]
 
 const written = new Map<string, string>()

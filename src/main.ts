@@ -6,6 +6,7 @@ import { UserError } from './errors.js'
 import type { Command } from './inputs.js'
 import {
   awaitStack,
+  commentOnPullRequest,
   deployPackage,
   installNode,
   obtainCredentials,
@@ -14,7 +15,9 @@ import {
   readUrl,
   removeStack,
   resolveService,
+  rollBackIfFailed,
   showInfo,
+  smokeTestDeploy,
   start
 } from './steps.js'
 import { Phases, writeSummary, type Report } from './summary.js'
@@ -28,7 +31,9 @@ const COMMAND_STEPS: Record<Command, Step[]> = {
     ['serverless package', packageService],
     ['stack state', awaitStack],
     ['serverless deploy', deployPackage],
-    ['stack outputs', readUrl]
+    ['stack outputs', readUrl],
+    ['smoke test', smokeTestDeploy],
+    ['rollback', rollBackIfFailed]
   ],
   package: [
     ['python', preparePython],
@@ -73,12 +78,24 @@ export async function run(): Promise<void> {
       core.setFailed(report.error)
     }
   } finally {
-    if (ctx?.inputs.exportCredentials && ctx.credentials?.exclusive)
-      exportCredentials(ctx.credentials, report.region)
+    if (ctx) await afterwards(ctx)
     publishOutputs(report)
     if (report.service)
       await writeSummary(report).catch(error => core.warning(`Job summary not written: ${String(error)}`))
   }
+}
+
+/** What runs whether the command passed or failed: the pull request comment, exported credentials. */
+async function afterwards(ctx: RunContext): Promise<void> {
+  await ctx.phases
+    .time('pull request comment', () => commentOnPullRequest(ctx))
+    .catch(error =>
+      core.warning(
+        `The pull request comment was not written: ${error instanceof Error ? error.message : String(error)}`
+      )
+    )
+  if (ctx.inputs.exportCredentials && ctx.credentials?.exclusive)
+    exportCredentials(ctx.credentials, ctx.report.region)
 }
 
 /** The error's annotation, its file relative to the repository so that GitHub shows it on the file. */

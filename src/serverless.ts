@@ -42,7 +42,8 @@ const COMMON_OPTIONS = new Set(['param', 'app', 'org', 'use-local-credentials', 
 /** Options of the commands the action adds, beyond the common ones. */
 const EXTRA_OPTIONS: Record<string, Set<string>> = {
   package: new Set(['minify-template']),
-  print: new Set()
+  print: new Set(),
+  rollback: new Set()
 }
 /** Flags that take no value (the commands schema's `type: 'boolean'`). */
 const BOOLEAN_OPTIONS = new Set([
@@ -75,7 +76,7 @@ function optionGroups(args: string[]): string[][] {
 }
 
 /** The part of `args` a command the action adds to the user's takes. */
-export function forwardedArgs(command: 'print' | 'package', args: string[]): string[] {
+export function forwardedArgs(command: 'print' | 'package' | 'rollback', args: string[]): string[] {
   return optionGroups(args)
     .filter(group => {
       const name = group[0].replace(/^-+/, '').split('=')[0]

@@ -64,6 +64,8 @@ export interface ServiceFunction {
 export interface PackagedService extends Identity {
   functions: ServiceFunction[]
   runtime?: string
+  /** provider.iam.role.name, when the service names its role itself. */
+  roleName?: string
   /** Zip files under .serverless, relative to it. */
   artifacts: string[]
 }
@@ -412,6 +414,11 @@ export function literalIdentity(
   return { service, stage, region, stackName }
 }
 
+/** A value written out literally in the configuration (no variable in the way), else undefined. */
+export function literalValue(config: ServiceConfig, address: string): string | undefined {
+  return config.doc ? literalString(lookup(config.doc, address)) : undefined
+}
+
 /** What `serverless package` saved in .serverless/serverless-state.json. */
 export function readPackagedService(dir: string, notBefore = 0): PackagedService | undefined {
   const file = path.join(dir, '.serverless', 'serverless-state.json')
@@ -431,10 +438,12 @@ export function readPackagedService(dir: string, notBefore = 0): PackagedService
     runtime: typeof fn?.runtime === 'string' ? fn.runtime : (provider.runtime as string | undefined)
   }))
   const artifacts = readdirSync(path.join(dir, '.serverless')).filter(name => name.endsWith('.zip'))
+  const roleName = (provider.iam as { role?: { name?: unknown } } | undefined)?.role?.name
   return {
     ...identity,
     functions,
     runtime: typeof provider.runtime === 'string' ? provider.runtime : undefined,
+    roleName: typeof roleName === 'string' ? roleName : undefined,
     artifacts
   }
 }

@@ -16,6 +16,8 @@ export interface StageNames {
   functionKeys?: string[]
   /** …or the function names Serverless resolved. */
   functionNames?: string[]
+  /** provider.iam.role.name, when the service names its role itself (then the stage is not in it). */
+  roleName?: string
 }
 
 interface Limit {
@@ -36,15 +38,17 @@ export function checkStageFits(names: StageNames): void {
   const stackName = names.stackName ?? `${service}-${stage}`
   const limits: Limit[] = [
     ...functions.map(name => ({ what: "Lambda's limit for a function name", name, max: 64 })),
-    ...(names.region
-      ? [
-          {
-            what: "IAM's limit for the role Serverless creates",
-            name: `${service}-${stage}-${names.region}-lambdaRole`,
-            max: 64
-          }
-        ]
-      : []),
+    ...(names.roleName
+      ? [{ what: "IAM's limit for a role name", name: names.roleName, max: 64 }]
+      : names.region
+        ? [
+            {
+              what: "IAM's limit for the role Serverless creates",
+              name: `${service}-${stage}-${names.region}-lambdaRole`,
+              max: 64
+            }
+          ]
+        : []),
     { what: "CloudFormation's limit for a stack name", name: stackName, max: 128 }
   ]
   const worst = limits

@@ -10,11 +10,14 @@ import {
   installNodeModules,
   prepareFramework
 } from './dependencies.js'
+import { marker, previewBody, pullRequestOf, upsertComment } from './comment.js'
 import { diagnose, rollbackFailedAdvice, serverlessError } from './diagnosis.js'
 import { UserError } from './errors.js'
 import { readInputs } from './inputs.js'
+import { functionLogs, formatLogs } from './logs.js'
 import { PYTHON_MANIFEST_URL, setupPython } from './python.js'
 import { partitionOfArn, partitionOfRegion } from './regions.js'
+import { liveDeployment } from './rollback.js'
 import {
   forwardedArgs,
   printConfig,
@@ -25,6 +28,7 @@ import {
 import {
   identityOf,
   literalIdentity,
+  literalValue,
   readBuild,
   readPackagedService,
   readServiceConfig,
@@ -40,6 +44,7 @@ import {
   waitUntilSettled,
   type StackAccess
 } from './stack.js'
+import { smokeFailure, smokeTest } from './smoke-test.js'
 import { checkStageFits } from './stage.js'
 import type { Phases, Report } from './summary.js'
 
@@ -61,7 +66,8 @@ export function start(report: Report, phases: Phases): RunContext {
       ...known,
       service: known.service,
       stage: known.stage,
-      functionKeys: functionKeys(config.doc)
+      functionKeys: functionKeys(config.doc),
+      roleName: literalValue(config, 'provider.iam.role.name')
     })
   learnIdentity(ctx, known)
   return ctx
@@ -247,7 +253,11 @@ export async function packageService(ctx: RunContext): Promise<void> {
   if (!packaged) throw new Error('serverless package left no .serverless/serverless-state.json')
   ctx.packaged = packaged
   useIdentity(ctx, packaged)
-  checkStageFits({ ...packaged, functionNames: packaged.functions.map(fn => fn.name) })
+  checkStageFits({
+    ...packaged,
+    functionNames: packaged.functions.map(fn => fn.name),
+    roleName: packaged.roleName
+  })
 }
 
 function access(ctx: RunContext): StackAccess {
@@ -304,6 +314,8 @@ export async function awaitStack(ctx: RunContext): Promise<void> {
     throw new UserError(rollbackFailedAdvice(stack.name, identity.region), { title: `Stack ${stack.status}` })
   }
   ctx.stackBefore = stack
+  // What the stage serves now: a failed smoke test rolls back to exactly this.
+  if (stack) ctx.previous = await liveDeployment(stack.name, access(ctx))
 }
 
 /** Long enough for a Lambda + API deploy to finish; short of the job's own timeout. */
@@ -335,6 +347,7 @@ async function deleteFailedStack(ctx: RunContext, name: string): Promise<void> {
 export async function deployPackage(ctx: RunContext): Promise<void> {
   const identity = ctx.identity as Identity
   const started = new Date(Date.now() - 5000)
+  ctx.deployStartedAt = started.getTime()
   const result = await serverless(ctx, ['deploy', '--package', '.serverless'], ctx.inputs.args)
   if (result.exitCode === 0) return
   // The cause is the first resource that failed, from the stack's events, and the stage's state after.
@@ -412,4 +425,163 @@ export async function removeStack(ctx: RunContext): Promise<void> {
     failed(ctx, 'remove', result)
   }
   ctx.report.removed = 'removed'
+}
+
+/**
+ * The smoke test: GET the stage's URL (or smoke-test-url) plus smoke-test-path until it answers as
+ * expected. When it does not, the functions' own log events since the deploy are read for the report.
+ */
+export async function smokeTestDeploy(ctx: RunContext): Promise<void> {
+  const { inputs, report } = ctx
+  if (!inputs.smokeTestPath) {
+    report.smoke = 'off (smoke-test-path is empty)'
+    return
+  }
+  // A rehearsal against LocalStack or moto reports an AWS URL that nothing serves.
+  if (!inputs.smokeTestUrl && process.env.AWS_ENDPOINT_URL) {
+    report.smoke = 'not run: AWS_ENDPOINT_URL is set (a rehearsal; set smoke-test-url to probe one)'
+    core.info(`Smoke test ${report.smoke}.`)
+    return
+  }
+  const base = inputs.smokeTestUrl ?? report.url
+  if (!base) {
+    report.smoke = 'not run: the stack reports no URL (set smoke-test-url)'
+    core.warning(`Smoke test ${report.smoke}.`)
+    return
+  }
+  const result = await smokeTest({
+    base,
+    path: inputs.smokeTestPath,
+    timeoutMs: inputs.smokeTestTimeoutSeconds * 1000,
+    expect: inputs.smokeTestExpect,
+    log: message => core.info(message)
+  })
+  ctx.smoke = result
+  report.smokeStatus = result.status === undefined ? '' : String(result.status)
+  report.smoke = `${result.passed ? '✅' : '❌'} GET ${result.url}: ${result.status !== undefined ? `HTTP ${result.status}` : result.error} (${result.attempts} attempt${result.attempts === 1 ? '' : 's'}, ${result.seconds.toFixed(1)}s)`
+  publishOutputs(report)
+  if (result.passed) {
+    core.info(`Smoke test passed: ${report.smoke}`)
+    return
+  }
+  const names = ctx.packaged?.functions.map(fn => fn.name) ?? []
+  if (names.length && ctx.deployStartedAt) {
+    const events = await functionLogs(names, {
+      region: (ctx.identity as Identity).region,
+      credentials: ctx.credentials?.credentials,
+      since: ctx.deployStartedAt
+    }).catch(error => {
+      core.warning(
+        `The functions' logs could not be read: ${error instanceof Error ? error.message : String(error)}`
+      )
+      return []
+    })
+    report.functionLogs = events.length
+      ? formatLogs(events)
+      : `No log events from ${names.join(', ')} since the deploy: the request may not have reached a function.`
+  }
+}
+
+/**
+ * After a failed smoke test: back to the deployment the stage served before this run (Serverless v3
+ * keeps it in its bucket; serverless rollback --timestamp redeploys its template), a check that the
+ * rolled-back stage answers, and the step fails either way.
+ */
+export async function rollBackIfFailed(ctx: RunContext): Promise<void> {
+  const { inputs, report } = ctx
+  const smoke = ctx.smoke
+  if (!smoke || smoke.passed) return
+  const identity = ctx.identity as Identity
+  report.rolledBack = 'false'
+  if (!inputs.rollbackOnFailure) {
+    report.rollback = 'not asked for (rollback-on-failure: false): the stage keeps the failing deployment'
+  } else if (!ctx.previous) {
+    report.rollback = `nothing to roll back to: this was the first deploy of stage ${identity.stage}`
+  } else if ((await liveDeployment(identity.stackName, access(ctx)))?.timestamp === ctx.previous.timestamp) {
+    report.rollback =
+      'nothing to roll back: this run deployed nothing new, and the stage serves what it served before'
+  } else {
+    const result = await serverless(
+      ctx,
+      ['rollback', '--timestamp', ctx.previous.timestamp],
+      forwardedArgs('rollback', inputs.args)
+    )
+    if (result.exitCode !== 0) {
+      report.rollback = `failed: ${serverlessError(result.output) ?? `exit code ${result.exitCode}`}`
+    } else {
+      report.rolledBack = 'true'
+      const again = await smokeTest({
+        base: inputs.smokeTestUrl ?? (report.url as string),
+        path: inputs.smokeTestPath as string,
+        timeoutMs: inputs.smokeTestTimeoutSeconds * 1000,
+        expect: inputs.smokeTestExpect,
+        log: message => core.info(message)
+      })
+      report.rollback = `rolled back to the deployment of ${new Date(Number(ctx.previous.timestamp)).toISOString()} (${ctx.previous.directory}); ${again.passed ? `it answers: HTTP ${again.status}` : `it does not answer either (${again.status !== undefined ? `HTTP ${again.status}` : again.error})`}`
+    }
+  }
+  publishOutputs(report)
+  throw new UserError(
+    [
+      smokeFailure(smoke, inputs.smokeTestExpect),
+      report.functionLogs ? `The functions' logs since the deploy:\n${report.functionLogs}` : undefined,
+      `Rollback: ${report.rollback}.`
+    ]
+      .filter(Boolean)
+      .join('\n'),
+    {
+      title:
+        report.rolledBack === 'true' ? 'Smoke test failed and the stage was rolled back' : 'Smoke test failed'
+    }
+  )
+}
+
+/** The sticky pull-request comment: after every deploy or remove of a preview, passed or failed. */
+export async function commentOnPullRequest(ctx: RunContext): Promise<void> {
+  const { inputs, report } = ctx
+  // Previews come and go with deploy and remove; info and package change nothing to report.
+  if (!inputs.commentOnPr || !report.service || !report.stage) return
+  if (inputs.command !== 'deploy' && inputs.command !== 'remove') return
+  const pullRequest = pullRequestOf()
+  if (!pullRequest) {
+    core.info('comment-on-pr is set, but this run is not for a pull request: no comment.')
+    return
+  }
+  if (!inputs.githubToken) {
+    core.warning('comment-on-pr is set, but github-token is empty: no comment.')
+    return
+  }
+  const server = process.env.GITHUB_SERVER_URL ?? 'https://github.com'
+  const body = previewBody({
+    service: report.service,
+    stage: report.stage,
+    command: inputs.command,
+    url: report.url,
+    commit: pullRequest.headSha ?? process.env.GITHUB_SHA,
+    smoke: report.smoke,
+    removed: inputs.command === 'remove' && !report.error,
+    failed: report.error,
+    runUrl: process.env.GITHUB_RUN_ID
+      ? `${server}/${process.env.GITHUB_REPOSITORY}/actions/runs/${process.env.GITHUB_RUN_ID}`
+      : undefined
+  })
+  const result = await upsertComment({
+    token: inputs.githubToken,
+    apiUrl: process.env.GITHUB_API_URL ?? 'https://api.github.com',
+    pullRequest,
+    marker: marker(report.service, report.stage),
+    body
+  })
+  if ('refused' in result) {
+    core.warning(
+      `The pull request comment was not written (${result.refused}). Give the job permissions: pull-requests: write (and issues: write for GHES), or set comment-on-pr: false.`,
+      { title: 'No pull request comment' }
+    )
+    return
+  }
+  report.commentUrl = result.url
+  publishOutputs(report)
+  core.info(
+    `${result.created ? 'Commented' : 'Updated the comment'} on pull request #${pullRequest.number}: ${result.url}`
+  )
 }

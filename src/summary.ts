@@ -12,8 +12,18 @@ export interface Report {
   region?: string
   stackName?: string
   url?: string
-  /** What the URL answered after a deploy. */
-  answer?: string
+  /** The smoke test's result in words, and its last HTTP status. */
+  smoke?: string
+  smokeStatus?: string
+  /** The functions' log events when the smoke test failed. */
+  functionLogs?: string
+  /** `true` when the stage was rolled back to its previous deployment; what happened, in words. */
+  rolledBack?: string
+  rollback?: string
+  commentUrl?: string
+  /** The deployment artifact's size in bytes, and the cache that was restored. */
+  artifactSize?: string
+  cacheHit?: string
   accountId?: string
   pythonVersion?: string
   serverlessVersion?: string
@@ -50,7 +60,14 @@ export function summaryRows(report: Report): [string, string][] {
     ['Region', report.region],
     ['Stack', report.stackName],
     ['URL', report.url],
-    ['URL answers', report.answer],
+    ['Smoke test', report.smoke],
+    ['Rollback', report.rollback],
+    ['Pull request comment', report.commentUrl],
+    [
+      'Artifact',
+      report.artifactSize ? `${(Number(report.artifactSize) / 1024 / 1024).toFixed(1)} MB` : undefined
+    ],
+    ['Cache', report.cacheHit],
     ['AWS account', report.accountId],
     ['Python', report.pythonVersion],
     ['Serverless', report.serverlessVersion]
@@ -71,6 +88,7 @@ export async function writeSummary(report: Report): Promise<void> {
     ])
   ])
   if (report.error) summary.addQuote(escape(report.error))
+  if (report.functionLogs) summary.addHeading('Function logs', 4).addCodeBlock(report.functionLogs)
   summary.addHeading('Time', 4).addTable([
     [
       { data: 'Phase', header: true },
