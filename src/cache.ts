@@ -1,0 +1,140 @@
+import * as cache from '@actions/cache'
+import * as core from '@actions/core'
+import { createHash } from 'node:crypto'
+import { existsSync, readFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+
+/**
+ * Caches across runs. A GitHub-hosted runner is a fresh machine each time: without them every run
+ * installs node_modules, resolves and downloads every wheel, and compiles every module again. Each
+ * cache is restored before the step that would build it, and saved in the post step (on success, as
+ * actions/setup-python does) only when that step built it completely in this run.
+ */
+
+export type CacheName = 'node-modules' | 'python' | 'framework'
+
+export interface CacheSpec {
+  name: CacheName
+  paths: string[]
+  key: string
+  restoreKeys: string[]
+}
+
+export type CacheOutcome = 'hit' | 'partial' | 'miss' | 'off'
+
+/** What the post step saves: each cache that its step built in this run, and only those. */
+export interface CachePlan {
+  save: CacheSpec[]
+}
+
+export const STATE = 'spd-cache-plan'
+
+function hashFiles(files: string[]): string {
+  const hash = createHash('sha256')
+  for (const file of files.filter(f => existsSync(f)).sort()) {
+    hash.update(path.basename(file)).update('\0').update(readFileSync(file))
+  }
+  return hash.digest('hex').slice(0, 24)
+}
+
+const platform = `${process.platform}-${os.arch()}`
+
+/** node_modules as the lockfile and this Node ABI make it; a project without a lockfile is not cached. */
+export function nodeModulesCache(dir: string, lockfile: string, manager: string): CacheSpec {
+  const base = `spd-node-modules-${platform}-node${process.versions.modules}-${manager}-`
+  return {
+    name: 'node-modules',
+    paths: [path.join(dir, 'node_modules')],
+    key: `${base}${hashFiles([lockfile, path.join(dir, 'package.json')])}`,
+    restoreKeys: []
+  }
+}
+
+/** serverless-python-requirements' cache (wheels it built and downloaded) and the action's bytecode cache. */
+export function pythonCache(dir: string, target: string, pythonVersion: string, paths: string[]): CacheSpec {
+  const base = `spd-python-${platform}-${target}-py${pythonVersion}-`
+  const files = ['requirements.txt', 'Pipfile.lock', 'poetry.lock', 'pyproject.toml'].map(name =>
+    path.join(dir, name)
+  )
+  return { name: 'python', paths, key: `${base}${hashFiles(files)}`, restoreKeys: [base] }
+}
+
+/** The framework and plugins the action installs for a service without its own. */
+export function frameworkCache(prefix: string): CacheSpec {
+  return {
+    name: 'framework',
+    paths: [prefix],
+    key: `spd-framework-${platform}-node${process.versions.modules}-${path.basename(prefix)}`,
+    restoreKeys: []
+  }
+}
+
+/** Where serverless-python-requirements keeps its cache, as its appdirectory dependency decides. */
+export function pythonRequirementsCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (process.platform === 'darwin')
+    return path.join(env.HOME || os.homedir(), 'Library', 'Caches', 'serverless-python-requirements')
+  return path.join(
+    env.XDG_CACHE_HOME || path.join(env.HOME || os.homedir(), '.cache'),
+    'serverless-python-requirements'
+  )
+}
+
+/**
+ * Whether a cache service answers at all. Without one (a local run, GHES without it) the run goes on
+ * with one notice instead of a warning per cache, and no minutes lost to the toolkit's retries.
+ */
+export async function cacheServiceReachable(
+  env: NodeJS.ProcessEnv = process.env
+): Promise<string | undefined> {
+  if (!cache.isFeatureAvailable()) return 'this runner has no cache service'
+  const url = env.ACTIONS_RESULTS_URL || env.ACTIONS_CACHE_URL
+  if (!url) return 'this runner has no cache service'
+  try {
+    await fetch(url, { method: 'HEAD', signal: AbortSignal.timeout(3000) })
+    return undefined
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause?.code
+    return `the cache service at ${new URL(url).host} does not answer (${cause ?? (error as Error).message})`
+  }
+}
+
+export async function restore(spec: CacheSpec): Promise<CacheOutcome> {
+  const matched = await cache.restoreCache(spec.paths, spec.key, spec.restoreKeys)
+  const outcome: CacheOutcome = matched === spec.key ? 'hit' : matched ? 'partial' : 'miss'
+  core.info(`Cache ${spec.name}: ${outcome}${matched ? ` (${matched})` : ''}`)
+  return outcome
+}
+
+/** The post step: saves what the main step built, never what a failed step left half-written. */
+export async function savePlanned(plan: CachePlan): Promise<void> {
+  for (const spec of plan.save) {
+    if (!spec.paths.every(p => existsSync(p))) continue
+    try {
+      const id = await cache.saveCache(spec.paths, spec.key)
+      core.info(
+        id === -1
+          ? `Cache ${spec.name} not saved (${spec.key}): see above.`
+          : `Cache ${spec.name} saved: ${spec.key}`
+      )
+    } catch (error) {
+      core.warning(`Cache ${spec.name} not saved: ${error instanceof Error ? error.message : String(error)}`)
+    }
+  }
+}
+
+/** `cache-hit`: true when every cache the run used was restored exactly, false when none was. */
+export function cacheHit(outcomes: Partial<Record<CacheName, CacheOutcome>>): string | undefined {
+  const used = Object.values(outcomes).filter(o => o !== 'off')
+  if (!used.length) return Object.keys(outcomes).length ? 'false' : undefined
+  if (used.every(o => o === 'hit')) return 'true'
+  if (used.every(o => o === 'miss')) return 'false'
+  return 'partial'
+}
+
+/** The post step: reads the plan the main step saved, and saves those caches. */
+export async function savePost(): Promise<void> {
+  const text = core.getState(STATE)
+  if (!text) return
+  await savePlanned(JSON.parse(text) as CachePlan)
+}

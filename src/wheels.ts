@@ -1,0 +1,122 @@
+import type { Architecture } from './service.js'
+
+/**
+ * Lambda-correct wheels without Docker. pip installs wheels for the machine it runs on; the runner is
+ * x86_64 Linux with its own glibc, Lambda is x86_64 or arm64 on Amazon Linux. serverless-python-
+ * requirements never passes a platform, so the action gives pip the Lambda target itself: the
+ * `python3.X` the plugin calls is the action's own shim, which hands `-m pip install` to the helper
+ * below. The service's serverless.yml needs no edit; one that names its own --platform, or builds in
+ * Docker, keeps its choice (the target is then not set).
+ */
+
+export interface WheelTarget {
+  /** pip --platform values, newest first. */
+  platforms: string[]
+  /** `3.12`. */
+  pythonVersion: string
+  /** For messages: `manylinux2014_aarch64`. */
+  label: string
+}
+
+/**
+ * The glibc of the Amazon Linux a runtime runs on: python3.12 and later on Amazon Linux 2023 (2.34),
+ * earlier ones on Amazon Linux 2 (2.26). Wheels for any manylinux up to it run there.
+ */
+function glibcMinor(pythonVersion: string): number {
+  const minor = Number(pythonVersion.split('.')[1])
+  return minor >= 12 ? 34 : 26
+}
+
+export function wheelTarget(pythonVersion: string, architecture: Architecture): WheelTarget {
+  const machine = architecture === 'arm64' ? 'aarch64' : 'x86_64'
+  const platforms: string[] = []
+  for (let minor = glibcMinor(pythonVersion); minor >= 17; minor--)
+    platforms.push(`manylinux_2_${minor}_${machine}`)
+  // The legacy aliases: pip adds manylinux2010 and manylinux1 for x86_64 itself.
+  platforms.push(`manylinux2014_${machine}`)
+  return { platforms, pythonVersion, label: `manylinux2014_${machine}` }
+}
+
+/** What the pip helper reads from the environment of the serverless process that packages. */
+export function wheelTargetEnv(target: WheelTarget, helper: string): Record<string, string> {
+  return {
+    SPD_PIP_HELPER: helper,
+    SPD_PIP_PLATFORMS: target.platforms.join(' '),
+    SPD_PIP_PYTHON_VERSION: target.pythonVersion,
+    SPD_PIP_LABEL: target.label
+  }
+}
+
+/**
+ * The helper: `pip install` for the Lambda target. Binary wheels only, as pip requires with
+ * --platform; a requirement that has only a source distribution is built into a wheel here, and used
+ * when that wheel is pure Python (it runs anywhere). One that builds native code, or has neither, ends
+ * the install with a line that names the package, its version and the platform.
+ */
+export const PIP_HELPER = String.raw`"""pip install for the Lambda platform (written by serverless-python-deploy)."""
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+PREFIX = "serverless-python-deploy:"
+
+
+def pip(*args, capture=False):
+    cmd = [sys.executable, "-m", "pip", *args]
+    if not capture:
+        return subprocess.run(cmd).returncode, ""
+    result = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    sys.stdout.write(result.stdout)
+    sys.stdout.flush()
+    return result.returncode, result.stdout
+
+
+def main(args):
+    platforms = os.environ["SPD_PIP_PLATFORMS"].split()
+    version = os.environ["SPD_PIP_PYTHON_VERSION"]
+    label = os.environ.get("SPD_PIP_LABEL", platforms[0])
+    target = [a for p in platforms for a in ("--platform", p)]
+    target += ["--implementation", "cp", "--python-version", version, "--only-binary=:all:"]
+    wheelhouse = Path(tempfile.mkdtemp(prefix="spd-wheels-"))
+    built = set()
+    try:
+        for _ in range(20):
+            code, output = pip("install", *args, *target, "--find-links", str(wheelhouse), capture=True)
+            if code == 0:
+                return 0
+            missing = re.findall(r"No matching distribution found for (\S+)", output)
+            if not missing:
+                return code
+            spec = missing[-1]
+            name = re.split(r"[<>=!~;\[\s]", spec, maxsplit=1)[0]
+            wanted = spec[len(name):] or "(any version)"
+            if name.lower() in built:
+                return code
+            built.add(name.lower())
+            # A source distribution builds here, for this runner: fine when the result is pure Python.
+            before = set(wheelhouse.iterdir())
+            code, _ = pip("wheel", "--no-deps", "--no-binary", ":all:", "--quiet", "-w", str(wheelhouse), spec, capture=True)
+            new = [w for w in set(wheelhouse.iterdir()) - before if w.suffix == ".whl"]
+            if code != 0 or not new:
+                print(f"{PREFIX} {name} {wanted} has no wheel for {label} (CPython {version}) and no source distribution that builds.")
+                return 1
+            wheel = new[0]
+            if not wheel.name.endswith("-none-any.whl"):
+                exact = wheel.name.split("-")[1]
+                wheel.unlink()
+                print(f"{PREFIX} {name} {exact} has no wheel for {label} (CPython {version}); its source distribution builds native code, which would be built for this runner, not for Lambda.")
+                return 1
+            print(f"{PREFIX} built {wheel.name} from its source distribution (pure Python, runs on {label}).")
+        return 1
+    finally:
+        for wheel in wheelhouse.iterdir():
+            wheel.unlink()
+        wheelhouse.rmdir()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
+`
