@@ -1,7 +1,7 @@
 /**
  * iam/github-deploy-role.yml: cfn-lint, its shape, creating it in moto and assuming the role, and who the
  * trust policy admits (one branch or one environment, in both GitHub subject formats, for one repository
- * ID). What the role may do is in escalation.test.ts.
+ * ID), for one stage and for a stage prefix (pr-*). What the role may do is in escalation.test.ts.
  */
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -190,7 +190,7 @@ describe('iam/github-deploy-role.yml: its shape', () => {
     )
   })
 
-  it('requires the repository IDs and one explicit stage; rejects wildcards', () => {
+  it('requires the repository IDs and one explicit stage or stage prefix; rejects other wildcards', () => {
     for (const required of [
       'GitHubRepository',
       'GitHubOwnerId',
@@ -213,6 +213,17 @@ describe('iam/github-deploy-role.yml: its shape', () => {
       ['Stage', 'prod*', false],
       ['Stage', '', false],
       ['Stage', 'Prod', false],
+      // prefix mode: a prefix that ends with a hyphen, then one * (pr* would also cover prod)
+      ['Stage', 'pr-*', true],
+      ['Stage', 'preview-eu-*', true],
+      ['Stage', 'pr*', false],
+      ['Stage', 'p*', false],
+      ['Stage', '-*', false],
+      ['Stage', 'pr--*', false],
+      ['Stage', 'pr-*-*', false],
+      ['Stage', 'pr-?', false],
+      ['Stage', '*-pr', false],
+      ['Stage', 'Pr-*', false],
       ['ServiceName', 'api', true],
       ['ServiceName', 'api-admin', true],
       ['ServiceName', 'api-', false],
@@ -290,6 +301,18 @@ describe('iam/github-deploy-role.yml: its shape', () => {
           if (!(await isWildcardOnlyAction(service, name))) unscoped.push(action)
         }
     expect(unscoped).toEqual([])
+  })
+
+  it('names the boundary SERVICE-STAGE-REGION-lambda-boundary, with _ for the * of a stage prefix', () => {
+    const name = template.Resources.FunctionBoundary.Properties.ManagedPolicyName as {
+      'Fn::Sub': [string, { BoundaryStage: unknown }]
+    }
+    expect(name['Fn::Sub'][0]).toBe('${ServiceName}-${BoundaryStage}-${AWS::Region}-lambda-boundary')
+    expect(name['Fn::Sub'][1].BoundaryStage).toEqual({
+      'Fn::Join': ['_', { 'Fn::Split': ['*', { Ref: 'Stage' }] }]
+    })
+    // the shared name is out of reach of every single stage, since no stage name may contain "_"
+    expect(new RegExp(template.Parameters.Stage.AllowedPattern as string).test('pr-_')).toBe(false)
   })
 
   it('builds every allowed ARN with ${AWS::Partition}, the service name and the stage', () => {
@@ -394,6 +417,7 @@ let moto: Moto | undefined
 describe('iam/github-deploy-role.yml: created in moto', () => {
   let branch: CreatedStack
   let environment: CreatedStack
+  let preview: CreatedStack
 
   beforeAll(async () => {
     moto = await startMoto()
@@ -415,6 +439,13 @@ describe('iam/github-deploy-role.yml: created in moto', () => {
       ...trustParameters,
       ServiceName: 'otherservice',
       GitHubEnvironment: 'prod',
+      CreateOidcProvider: 'false'
+    })
+    // prefix mode, as the starter template's preview workflow needs it
+    preview = await createStack(moto, 'gh-deploy-preview', {
+      ...trustParameters,
+      Stage: 'pr-*',
+      GitHubEnvironment: 'preview',
       CreateOidcProvider: 'false'
     })
   }, 120_000)
@@ -477,6 +508,31 @@ describe('iam/github-deploy-role.yml: created in moto', () => {
     ])
   })
 
+  it('prefix variant (Stage=pr-*): one shared boundary, trust in the preview environment only', () => {
+    expect(preview.boundaryArn).toBe(
+      `arn:aws:iam::${ACCOUNT}:policy/myservice-pr-_-us-east-1-lambda-boundary`
+    )
+    expect(preview.outputs.PermissionsBoundaryArn).toBe(preview.boundaryArn)
+    const [statement] = preview.trust.Statement
+    expect(statement.Condition).toEqual({
+      StringEquals: {
+        [AUD]: 'sts.amazonaws.com',
+        [REPOSITORY_ID]: REPO_ID,
+        [SUB]: [
+          `repo:${OWNER}/${REPO}:environment:preview`,
+          `repo:${OWNER}@${OWNER_ID}/${REPO}@${REPO_ID}:environment:preview`
+        ]
+      }
+    })
+    // every resource of the service is named by the service and the prefix, never by a bare wildcard stage
+    // (the boundary policy itself, which BoundaryIsFixed names, is the one exception: a fixed name)
+    const resources = [...preview.permissions.Statement, ...preview.boundary.Statement]
+      .flatMap(s => [s.Resource ?? [], s.NotResource ?? []].flat())
+      .filter(r => /myservice/.test(r) && r !== preview.boundaryArn)
+    expect(resources.length).toBeGreaterThan(10)
+    for (const resource of resources) expect(resource).toMatch(/myservice-pr-\*/)
+  })
+
   it('the role can be assumed through the web-identity call the action makes', async () => {
     // moto's STS hands out credentials without checking the trust policy (the table below does that)
     const sts = new STSClient({ region: 'us-east-1', endpoint: moto!.endpoint })
@@ -500,109 +556,133 @@ describe('iam/github-deploy-role.yml: created in moto', () => {
       sub: string
       aud?: string
       repositoryId?: string
-      /** admitted by the role trusting GitHubBranch=main, by the one trusting GitHubEnvironment=prod */
-      admitted: [branch: boolean, environment: boolean]
+      /**
+       * admitted by the role trusting GitHubBranch=main, by the one trusting GitHubEnvironment=prod, and by
+       * the prefix role (Stage=pr-*) trusting GitHubEnvironment=preview
+       */
+      admitted: [branch: boolean, environment: boolean, preview: boolean]
     }
     const runs: Run[] = [
       {
         run: 'push to main, legacy sub',
         sub: `repo:${OWNER}/${REPO}:ref:refs/heads/main`,
-        admitted: [true, false]
+        admitted: [true, false, false]
       },
       {
         run: 'push to main, immutable sub',
         sub: immutable(OWNER, OWNER_ID, REPO, REPO_ID, 'ref:refs/heads/main'),
-        admitted: [true, false]
+        admitted: [true, false, false]
       },
       {
         run: 'job in environment prod, legacy sub',
         sub: `repo:${OWNER}/${REPO}:environment:prod`,
-        admitted: [false, true]
+        admitted: [false, true, false]
       },
       {
         run: 'job in environment prod, immutable sub',
         sub: immutable(OWNER, OWNER_ID, REPO, REPO_ID, 'environment:prod'),
-        admitted: [false, true]
+        admitted: [false, true, false]
+      },
+      {
+        run: 'preview job (environment preview) of a pull request, legacy sub',
+        sub: `repo:${OWNER}/${REPO}:environment:preview`,
+        admitted: [false, false, true]
+      },
+      {
+        run: 'preview job (environment preview) of a pull request, immutable sub',
+        sub: immutable(OWNER, OWNER_ID, REPO, REPO_ID, 'environment:preview'),
+        admitted: [false, false, true]
+      },
+      {
+        run: 'job in an environment named like preview',
+        sub: `repo:${OWNER}/${REPO}:environment:preview-x`,
+        admitted: [false, false, false]
+      },
+      {
+        run: "a fork's own workflow in its environment preview",
+        sub: `repo:forker/${REPO}:environment:preview`,
+        repositoryId: '3003',
+        admitted: [false, false, false]
       },
       {
         run: 'job in environment staging',
         sub: `repo:${OWNER}/${REPO}:environment:staging`,
-        admitted: [false, false]
+        admitted: [false, false, false]
       },
       {
         run: 'push to another branch',
         sub: `repo:${OWNER}/${REPO}:ref:refs/heads/feature`,
-        admitted: [false, false]
+        admitted: [false, false, false]
       },
       {
         run: 'a branch named like main',
         sub: `repo:${OWNER}/${REPO}:ref:refs/heads/main-x`,
-        admitted: [false, false]
+        admitted: [false, false, false]
       },
-      { run: 'a tag', sub: `repo:${OWNER}/${REPO}:ref:refs/tags/v1.0.0`, admitted: [false, false] },
+      { run: 'a tag', sub: `repo:${OWNER}/${REPO}:ref:refs/tags/v1.0.0`, admitted: [false, false, false] },
       {
         run: 'pull request, legacy sub',
         sub: `repo:${OWNER}/${REPO}:pull_request`,
-        admitted: [false, false]
+        admitted: [false, false, false]
       },
       {
         run: 'pull request, immutable sub',
         sub: immutable(OWNER, OWNER_ID, REPO, REPO_ID, 'pull_request'),
-        admitted: [false, false]
+        admitted: [false, false, false]
       },
       {
         // a pull request from a fork gets no token at all; the fork's own workflows run as the fork
         run: "a fork's own workflow on its main",
         sub: `repo:forker/${REPO}:ref:refs/heads/main`,
         repositoryId: '3003',
-        admitted: [false, false]
+        admitted: [false, false, false]
       },
       {
         run: "a fork's own workflow, immutable sub",
         sub: immutable('forker', '4004', REPO, '3003', 'ref:refs/heads/main'),
         repositoryId: '3003',
-        admitted: [false, false]
+        admitted: [false, false, false]
       },
       {
         run: 'same owner/name re-created under a new owner ID (recycled name), immutable sub',
         sub: immutable(OWNER, '9999', REPO, '7777', 'ref:refs/heads/main'),
         repositoryId: '7777',
-        admitted: [false, false]
+        admitted: [false, false, false]
       },
       {
         run: 'same owner/name, new owner ID, immutable sub claiming the old repository ID',
         sub: immutable(OWNER, '9999', REPO, REPO_ID, 'ref:refs/heads/main'),
-        admitted: [false, false]
+        admitted: [false, false, false]
       },
       {
         run: 'recycled name presenting a legacy-format sub (customised subject template)',
         sub: `repo:${OWNER}/${REPO}:ref:refs/heads/main`,
         repositoryId: '7777',
-        admitted: [false, false]
+        admitted: [false, false, false]
       },
       {
         run: 'another repository of the same owner',
         sub: `repo:${OWNER}/other-app:ref:refs/heads/main`,
         repositoryId: '5005',
-        admitted: [false, false]
+        admitted: [false, false, false]
       },
       {
         run: 'the owner spelt in another case',
         sub: `repo:Octo-Org/${REPO}:ref:refs/heads/main`,
-        admitted: [false, false]
+        admitted: [false, false, false]
       },
       {
         run: 'push to main, token for another audience',
         sub: `repo:${OWNER}/${REPO}:ref:refs/heads/main`,
         aud: `https://github.com/${OWNER}`,
-        admitted: [false, false]
+        admitted: [false, false, false]
       }
     ]
 
     it.each(runs.map(r => [r.run, r] as const))('%s', (_run, { sub, aud, repositoryId, admitted }) => {
       const claims = { sub, aud: aud ?? 'sts.amazonaws.com', repository_id: repositoryId ?? REPO_ID }
       const decide = (stack: CreatedStack) => admitsToken(stack.trust, stack.roleArn, claims) === 'Allowed'
-      expect([decide(branch), decide(environment)]).toEqual(admitted)
+      expect([decide(branch), decide(environment), decide(preview)]).toEqual(admitted)
     })
 
     it('a token without the repository_id claim is refused', () => {
@@ -706,5 +786,22 @@ describe("the READMEs' bootstrap commands admit the READMEs' own workflows", () 
       ])
     )
     expect(readme('../../iam/README.md')).toContain("gh api repos/OWNER/REPO --jq '.owner.id, .id'")
+  })
+
+  it('iam/README.md: every command is valid, the stage-prefix one included', () => {
+    const text = readme('../../iam/README.md')
+    const commands = text
+      .split('aws cloudformation deploy')
+      .slice(1)
+      .map(rest => parameterOverrides(`aws cloudformation deploy${rest}`))
+      // the shell's quotes around 'Stage=pr-*' keep the * from globbing
+      .map(c =>
+        Object.fromEntries(Object.entries(c).map(([k, v]) => [k.replace(/^'/, ''), v.replace(/'$/, '')]))
+      )
+    expect(commands.map(c => c.Stage)).toEqual(['prod', 'pr-*'])
+    for (const command of commands) expect(brokenRules(template, command)).toEqual([])
+    const stage = new RegExp(template.Parameters.Stage.AllowedPattern as string)
+    expect(commands.map(c => stage.test(c.Stage))).toEqual([true, true])
+    expect(commands[1]).toMatchObject({ GitHubEnvironment: 'preview', CreateOidcProvider: 'false' })
   })
 })

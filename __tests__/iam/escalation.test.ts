@@ -1,10 +1,11 @@
 /**
  * What the deploy role and the service's roles can do, as CloudFormation (moto) creates them from
- * iam/github-deploy-role.yml, decided by a real IAM policy evaluator (policy-evaluator.ts):
+ * iam/github-deploy-role.yml, decided by a real IAM policy evaluator (policy-evaluator.ts), for a role of one
+ * stage (Stage=prod) and for a role of the stage-prefix mode (Stage=pr-*, deploying pr-7, pr-123, …):
  * - every known privilege-escalation method (escalation-catalogue.json) is refused, or yields only a role
  *   capped by the permissions boundary;
  * - what Serverless v3 needs to deploy and remove the service is allowed;
- * - a service named `api` cannot reach `api-admin`.
+ * - a service named `api` cannot reach `api-admin`, and its pr-* role cannot reach `api-prod`.
  */
 import { readFileSync } from 'node:fs'
 import { startMoto, type Moto } from '../support/moto.js'
@@ -47,7 +48,10 @@ const catalogue = JSON.parse(
 const SERVICE = 'api'
 const NEIGHBOUR = 'api-admin' // another service whose name starts with "api-"
 const STAGE = 'prod'
-const serviceRole = (service: string) => `${service}-${STAGE}-${REGION}-lambdaRole`
+const PREFIX = 'pr-*'
+/** Stages the prefix role deploys: the first is the one the catalogue is played at. */
+const PREVIEW_STAGES = ['pr-7', 'pr-123']
+const serviceRole = (service: string, stage = STAGE) => `${service}-${stage}-${REGION}-lambdaRole`
 const functionArn = (name: string) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${name}`
 const ADMIN: PolicyDocument = {
   Version: '2012-10-17',
@@ -65,10 +69,29 @@ const bootstrap = (service: string, extra: Record<string, string> = {}) => ({
   ...extra
 })
 
+/** One deploy role under test, and the stage it deploys in the requests below. */
+interface Target {
+  stack: CreatedStack
+  /** the neighbour service's stack for the same Stage parameter */
+  neighbour: CreatedStack
+  stage: string
+}
+
 let moto: Moto | undefined
 let api: CreatedStack
 let neighbour: CreatedStack
 let traced: CreatedStack
+let preview: CreatedStack
+let neighbourPreview: CreatedStack
+const targets: Record<string, () => Target> = {
+  'Stage=prod': () => ({ stack: api, neighbour, stage: STAGE }),
+  [`Stage=${PREFIX} at ${PREVIEW_STAGES[0]}`]: () => ({
+    stack: preview,
+    neighbour: neighbourPreview,
+    stage: PREVIEW_STAGES[0]
+  })
+}
+const targetNames = Object.keys(targets)
 
 beforeAll(async () => {
   moto = await startMoto()
@@ -76,6 +99,14 @@ beforeAll(async () => {
   // reach itself through the service's role names.
   api = await createStack(moto, `${SERVICE}-${STAGE}-github-deploy`, bootstrap(SERVICE))
   neighbour = await createStack(moto, `${NEIGHBOUR}-${STAGE}-github-deploy`, bootstrap(NEIGHBOUR))
+  // Likewise "api-pr-…" for the prefix role: its name falls inside api-pr-*.
+  const previewParameters = { Stage: PREFIX, GitHubEnvironment: 'preview' }
+  preview = await createStack(moto, `${SERVICE}-pr-github-deploy`, bootstrap(SERVICE, previewParameters))
+  neighbourPreview = await createStack(
+    moto,
+    `${NEIGHBOUR}-pr-github-deploy`,
+    bootstrap(NEIGHBOUR, previewParameters)
+  )
   traced = await createStack(
     moto,
     `traced-${STAGE}-github-deploy`,
@@ -91,19 +122,19 @@ afterAll(async () => {
   await moto?.stop()
 })
 
-function fill(text: string): string {
+function fill(text: string, target: Target = targets['Stage=prod']()): string {
   const values: Record<string, string> = {
     account: ACCOUNT,
     region: REGION,
     service: SERVICE,
-    stage: STAGE,
+    stage: target.stage,
     neighbour: NEIGHBOUR,
-    serviceRole: serviceRole(SERVICE),
-    neighbourRole: serviceRole(NEIGHBOUR),
-    boundary: api.boundaryArn,
-    neighbourBoundary: neighbour.boundaryArn,
-    deployRole: api.roleName,
-    bootstrapStack: api.stackId
+    serviceRole: serviceRole(SERVICE, target.stage),
+    neighbourRole: serviceRole(NEIGHBOUR, target.stage),
+    boundary: target.stack.boundaryArn,
+    neighbourBoundary: target.neighbour.boundaryArn,
+    deployRole: target.stack.roleName,
+    bootstrapStack: target.stack.stackId
   }
   return text.replace(/\{(\w+)\}/g, (placeholder, name: string) => {
     if (!(name in values)) throw new Error(`unknown placeholder ${placeholder}`)
@@ -111,22 +142,23 @@ function fill(text: string): string {
   })
 }
 
-function filled(step: Step): Step {
+function filled(step: Step, target: Target): Step {
+  const fillIn = (text: string) => fill(text, target)
   const context: Context = Object.fromEntries(
     Object.entries(step.context ?? {}).map(([key, value]) => [
       key,
-      typeof value === 'string' ? fill(value) : value.map(fill)
+      typeof value === 'string' ? fillIn(value) : value.map(fillIn)
     ])
   )
-  return { ...step, resource: fill(step.resource), context }
+  return { ...step, resource: fillIn(step.resource), context }
 }
 
 /** A request made with the deploy role's credentials. */
-function asDeployRole(stack: CreatedStack, step: Step, identity = [stack.permissions]): Promise<Decision> {
-  const { action, resource, context, unlisted } = filled(step)
+function asDeployRole(target: Target, step: Step, identity = [target.stack.permissions]): Promise<Decision> {
+  const { action, resource, context, unlisted } = filled(step, target)
   return evaluate(
     {
-      principal: `arn:aws:sts::${ACCOUNT}:assumed-role/${stack.roleName}/github-actions`,
+      principal: `arn:aws:sts::${ACCOUNT}:assumed-role/${target.stack.roleName}/github-actions`,
       action,
       resource,
       context
@@ -141,18 +173,19 @@ function asDeployRole(stack: CreatedStack, step: Step, identity = [stack.permiss
  * policies serverless.yml (or an attacker with the deploy role) gave it: here, everything.
  */
 function asFunctionRole(
-  stack: CreatedStack,
+  target: Target,
   service: string,
   step: PayoffRequest,
-  boundary: PolicyDocument | null = stack.boundary
+  boundary: PolicyDocument | null = target.stack.boundary
 ): Promise<Decision> {
-  const { action, resource, context, unlisted } = filled(step)
+  const { action, resource, context, unlisted } = filled(step, target)
+  const { stage } = target
   const fromFunction: Context = step.outsideLambda
     ? {}
-    : { 'lambda:SourceFunctionArn': functionArn(`${service}-${STAGE}-api`) }
+    : { 'lambda:SourceFunctionArn': functionArn(`${service}-${stage}-api`) }
   return evaluate(
     {
-      principal: `arn:aws:sts::${ACCOUNT}:assumed-role/${serviceRole(service)}/${service}-${STAGE}-api`,
+      principal: `arn:aws:sts::${ACCOUNT}:assumed-role/${serviceRole(service, stage)}/${service}-${stage}-api`,
       action,
       resource,
       context: { ...fromFunction, ...context }
@@ -163,13 +196,19 @@ function asFunctionRole(
 }
 
 /** The paths of the catalogue an attacker with the deploy role (given these policies) could complete. */
-async function escalations(identity: PolicyDocument[], boundary: PolicyDocument | null): Promise<string[]> {
+async function escalations(
+  target: Target,
+  identity: PolicyDocument[],
+  boundary: PolicyDocument | null
+): Promise<string[]> {
   const open: string[] = []
   for (const method of catalogue.methods)
     for (const path of method.paths) {
-      const decisions = await Promise.all(path.steps.map(step => asDeployRole(api, step, identity)))
+      const decisions = await Promise.all(path.steps.map(step => asDeployRole(target, step, identity)))
       if (decisions.some(d => d !== 'Allowed')) continue
-      const payoff = await Promise.all(catalogue.payoff.map(r => asFunctionRole(api, SERVICE, r, boundary)))
+      const payoff = await Promise.all(
+        catalogue.payoff.map(r => asFunctionRole(target, SERVICE, r, boundary))
+      )
       if (path.outcome === 'denied' || payoff.some(d => d === 'Allowed'))
         open.push(`${method.id}: ${path.how}`)
     }
@@ -200,13 +239,14 @@ describe('the escalation catalogue', () => {
   })
 })
 
-describe('privilege escalation with the deploy role', () => {
+describe.each(targetNames)('privilege escalation with the deploy role of %s', name => {
   it.each(catalogue.methods.map(m => [`${m.id} ${m.name}`, m] as const))(
     '%s: refused',
     async (_title, method) => {
+      const target = targets[name]()
       for (const path of method.paths) {
-        const decisions = await Promise.all(path.steps.map(step => asDeployRole(api, step)))
-        const steps = path.steps.map((s, i) => `${s.action} ${fill(s.resource)}: ${decisions[i]}`)
+        const decisions = await Promise.all(path.steps.map(step => asDeployRole(target, step)))
+        const steps = path.steps.map((s, i) => `${s.action} ${fill(s.resource, target)}: ${decisions[i]}`)
         if (path.outcome === 'denied') {
           // at least one step the method needs is refused
           expect({ path: path.how, steps, refused: decisions.some(d => d !== 'Allowed') }).toEqual({
@@ -218,12 +258,12 @@ describe('privilege escalation with the deploy role', () => {
           // every step is one Serverless needs; what it yields is a role of the service, under the boundary
           expect({ path: path.how, steps }).toEqual({
             path: path.how,
-            steps: path.steps.map(s => `${s.action} ${fill(s.resource)}: Allowed`)
+            steps: path.steps.map(s => `${s.action} ${fill(s.resource, target)}: Allowed`)
           })
-          const payoff = await Promise.all(catalogue.payoff.map(r => asFunctionRole(api, SERVICE, r)))
+          const payoff = await Promise.all(catalogue.payoff.map(r => asFunctionRole(target, SERVICE, r)))
           const gained = catalogue.payoff
             .filter((_r, i) => payoff[i] === 'Allowed')
-            .map(r => `${r.action} ${fill(r.resource)}`)
+            .map(r => `${r.action} ${fill(r.resource, target)}`)
           expect({ path: path.how, gained }).toEqual({ path: path.how, gained: [] })
         }
       }
@@ -231,12 +271,14 @@ describe('privilege escalation with the deploy role', () => {
   )
 
   it('the same catalogue finds escalations when the denies and conditions are taken out (it can fail)', async () => {
+    const target = targets[name]()
+    const { permissions, boundary } = target.stack
     const weakened: PolicyDocument = {
-      ...api.permissions,
+      ...permissions,
       // eslint-disable-next-line @typescript-eslint/no-unused-vars
-      Statement: api.permissions.Statement.filter(s => s.Effect === 'Allow').map(({ Condition, ...s }) => s)
+      Statement: permissions.Statement.filter(s => s.Effect === 'Allow').map(({ Condition, ...s }) => s)
     }
-    const open = await escalations([weakened], null)
+    const open = await escalations(target, [weakened], null)
     expect(open).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^rhino-9: AdministratorAccess on the service's own role/),
@@ -246,10 +288,11 @@ describe('privilege escalation with the deploy role', () => {
       ])
     )
     // and with the template's own policies, none
-    expect(await escalations([api.permissions], api.boundary)).toEqual([])
+    expect(await escalations(target, [permissions], boundary)).toEqual([])
   }, 60_000)
 
   it('the explicit denies hold even if someone also grants the deploy role iam:* (and more on its stacks)', async () => {
+    const target = targets[name]()
     const more: PolicyDocument = {
       Version: '2012-10-17',
       Statement: [
@@ -257,16 +300,23 @@ describe('privilege escalation with the deploy role', () => {
         {
           Effect: 'Allow',
           Action: 'cloudformation:*',
-          Resource: [`arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/${SERVICE}-${STAGE}/*`, api.stackId]
+          Resource: [
+            `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/${SERVICE}-${target.stage}/*`,
+            target.stack.stackId
+          ]
         }
       ]
     }
-    expect(await escalations([api.permissions, more], api.boundary)).toEqual([])
+    expect(await escalations(target, [target.stack.permissions, more], target.stack.boundary)).toEqual([])
   }, 60_000)
 })
 
 describe("the permissions boundary of the service's roles", () => {
-  const ownLogStream = `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/${SERVICE}-${STAGE}-api:log-stream:2026/07/20/[$LATEST]abc`
+  const logStream = (stage: string) =>
+    `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/${SERVICE}-${stage}-api:log-stream:2026/07/20/[$LATEST]abc`
+  const ownLogStream = logStream(STAGE)
+  const prod = () => targets['Stage=prod']()
+  const tracedTarget = (): Target => ({ stack: traced, neighbour, stage: STAGE })
 
   it('is the ARN serverless.yml gets, with a fixed, predictable name', () => {
     expect(api.boundaryArn).toBe(
@@ -278,9 +328,20 @@ describe("the permissions boundary of the service's roles", () => {
     )
   })
 
+  it('in prefix mode is one boundary for every stage of the prefix, named with _ for the *', () => {
+    // "_" is in no stage name: the shared boundary cannot take the name of a single stage's (api-pr-…)
+    expect(preview.boundaryArn).toBe(
+      `arn:aws:iam::${ACCOUNT}:policy/${SERVICE}-pr-_-${REGION}-lambda-boundary`
+    )
+    expect(preview.outputs.ServerlessYml).toBe(
+      `provider: { iam: { role: { permissionsBoundary: ${preview.boundaryArn} } } }`
+    )
+    expect(new Set([api, neighbour, preview, neighbourPreview].map(s => s.boundaryArn)).size).toBe(4)
+  })
+
   it('lets the functions write their own logs, from Lambda only; no X-Ray unless enabled', async () => {
     const write = (action: string, resource: string, outsideLambda = false) =>
-      asFunctionRole(api, SERVICE, { action, resource, outsideLambda })
+      asFunctionRole(prod(), SERVICE, { action, resource, outsideLambda })
     expect(await write('logs:CreateLogStream', ownLogStream)).toBe('Allowed')
     expect(await write('logs:PutLogEvents', ownLogStream)).toBe('Allowed')
     expect(await write('logs:PutLogEvents', ownLogStream, true)).toBe('ImplicitlyDenied')
@@ -299,9 +360,22 @@ describe("the permissions boundary of the service's roles", () => {
     ).toBe('ImplicitlyDenied')
   })
 
+  it('in prefix mode lets each preview function write its own logs, and no stage outside the prefix', async () => {
+    const write = (stage: string, logStage: string) =>
+      asFunctionRole({ stack: preview, neighbour: neighbourPreview, stage }, SERVICE, {
+        action: 'logs:PutLogEvents',
+        resource: logStream(logStage)
+      })
+    for (const stage of PREVIEW_STAGES) expect([stage, await write(stage, stage)]).toEqual([stage, 'Allowed'])
+    // a function of a preview stage writing into prod's logs, and a prod function under the preview boundary
+    expect(await write(PREVIEW_STAGES[0], STAGE)).toBe('ImplicitlyDenied')
+    expect(await write(STAGE, STAGE)).toBe('ImplicitlyDenied')
+    expect(await write('preview-1', 'preview-1')).toBe('ImplicitlyDenied')
+  })
+
   it('with EnableXRay and extra permissions: traces and exactly the extra actions, never IAM', async () => {
     const as = (action: string, resource: string, context: Context = {}) =>
-      asFunctionRole(traced, 'traced', { action, resource, context })
+      asFunctionRole(tracedTarget(), 'traced', { action, resource, context })
     const table = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/traced-${STAGE}-items`
     expect(await as('xray:PutTraceSegments', '*')).toBe('Allowed')
     expect(await as('xray:PutTelemetryRecords', '*')).toBe('Allowed')
@@ -318,7 +392,7 @@ describe("the permissions boundary of the service's roles", () => {
     ).toBe('ExplicitlyDenied')
     // X-Ray's credentials outside Lambda do nothing either
     expect(
-      await asFunctionRole(traced, 'traced', {
+      await asFunctionRole(tracedTarget(), 'traced', {
         action: 'xray:PutTraceSegments',
         resource: '*',
         outsideLambda: true
@@ -326,15 +400,19 @@ describe("the permissions boundary of the service's roles", () => {
     ).toBe('ImplicitlyDenied')
   })
 
-  it('without extra permissions, denies everything but logs and traces, whatever the role is given', async () => {
-    const statements = api.boundary.Statement.map(s => s.Sid)
-    expect(statements).toEqual(['OwnLogs', 'NoTracing', 'OnlyLogsAndTracing', 'NeverIamOrTheAccount'])
-    for (const request of catalogue.payoff)
-      expect([request.action, await asFunctionRole(api, SERVICE, request)]).not.toEqual([
-        request.action,
-        'Allowed'
-      ])
-  })
+  it.each(targetNames)(
+    '%s: without extra permissions, denies everything but logs and traces, whatever the role is given',
+    async name => {
+      const target = targets[name]()
+      const statements = target.stack.boundary.Statement.map(s => s.Sid)
+      expect(statements).toEqual(['OwnLogs', 'NoTracing', 'OnlyLogsAndTracing', 'NeverIamOrTheAccount'])
+      for (const request of catalogue.payoff)
+        expect([request.action, await asFunctionRole(target, SERVICE, request)]).not.toEqual([
+          request.action,
+          'Allowed'
+        ])
+    }
+  )
 })
 
 describe('what Serverless v3 needs to deploy and remove the service', () => {
@@ -347,28 +425,32 @@ describe('what Serverless v3 needs to deploy and remove the service', () => {
     role: (name: string) => `arn:aws:iam::${ACCOUNT}:role/${name}`,
     api: (path: string) => `arn:aws:apigateway:${REGION}::${path}`
   }
-  const bucket = `${SERVICE}-${STAGE}-serverlessdeploymentbucket-1a2b3c4d5e6f7`
-  const shortenedBucket = `${SERVICE}-${STAGE}-serverlessdeploymentbuck-1a2b3c4d5e6f7`
-  const artifact = `${bucket}/serverless/${SERVICE}/${STAGE}/1795506409540-2026-11-24T07:46:49.540Z/${SERVICE}.zip`
-  const stack = `${SERVICE}-${STAGE}`
-  const fn = functionArn(`${SERVICE}-${STAGE}-api`)
-  const lambdaRole = arn.role(serviceRole(SERVICE))
+  const bucket = (service: string, stage: string) =>
+    `${service}-${stage}-serverlessdeploymentbucket-1a2b3c4d5e6f7`
 
   // API Gateway's HTTP verbs on HTTP API (/apis) paths are missing from the evaluator's service reference
   type Call = [string, string, Context?]
-  const decide = (calls: Call[]) =>
+  const decide = (stack: CreatedStack, calls: Call[]) =>
     Promise.all(
       calls.map(async ([action, resource, context]) => {
         const unlisted = action.startsWith('apigateway:') && resource.includes('::/apis')
-        return `${action} ${resource}: ${await asDeployRole(api, { action, resource, context, unlisted })}`
+        const target = { stack, neighbour, stage: STAGE }
+        return `${action} ${resource}: ${await asDeployRole(target, { action, resource, context, unlisted })}`
       })
     )
 
-  it('allows every call of serverless deploy and remove, and of CloudFormation on their behalf', async () => {
-    const withBoundary = { 'iam:PermissionsBoundary': api.boundaryArn }
+  /** Every call of serverless deploy and remove for one stage, and of CloudFormation on their behalf. */
+  function needed(stage: string, boundaryArn: string): Call[] {
+    const withBoundary = { 'iam:PermissionsBoundary': boundaryArn }
+    const stack = `${SERVICE}-${stage}`
     // change set calls are authorized on the stack, with the change set's name as a condition key
     const changeSet = { 'cloudformation:ChangeSetName': `${stack}-change-set` }
-    const needed: Call[] = [
+    const deploymentBucket = bucket(SERVICE, stage)
+    const shortenedBucket = `${SERVICE}-${stage}-serverlessdeploymentbuck-1a2b3c4d5e6f7`
+    const artifact = `${deploymentBucket}/serverless/${SERVICE}/${stage}/1795506409540-2026-11-24T07:46:49.540Z/${SERVICE}.zip`
+    const fn = functionArn(`${SERVICE}-${stage}-api`)
+    const lambdaRole = arn.role(serviceRole(SERVICE, stage))
+    return [
       ['cloudformation:ValidateTemplate', '*'],
       ['cloudformation:DescribeStacks', arn.stack(stack)],
       ['cloudformation:CreateChangeSet', arn.stack(stack), changeSet],
@@ -382,11 +464,11 @@ describe('what Serverless v3 needs to deploy and remove the service', () => {
       ['cloudformation:ListStackResources', arn.stack(stack)],
       ['cloudformation:GetTemplate', arn.stack(stack)],
       ['cloudformation:DeleteStack', arn.stack(stack)],
-      ['s3:CreateBucket', arn.s3(bucket)],
-      ['s3:PutEncryptionConfiguration', arn.s3(bucket)],
-      ['s3:PutBucketPolicy', arn.s3(bucket)],
+      ['s3:CreateBucket', arn.s3(deploymentBucket)],
+      ['s3:PutEncryptionConfiguration', arn.s3(deploymentBucket)],
+      ['s3:PutBucketPolicy', arn.s3(deploymentBucket)],
       ['s3:ListBucket', arn.s3(shortenedBucket)],
-      ['s3:DeleteBucket', arn.s3(bucket)],
+      ['s3:DeleteBucket', arn.s3(deploymentBucket)],
       ['s3:PutObject', arn.s3(artifact)],
       ['s3:GetObject', arn.s3(artifact)],
       ['s3:DeleteObject', arn.s3(artifact)],
@@ -398,11 +480,11 @@ describe('what Serverless v3 needs to deploy and remove the service', () => {
       ['lambda:AddPermission', fn, { 'lambda:Principal': 'apigateway.amazonaws.com' }],
       ['lambda:RemovePermission', fn],
       ['lambda:DeleteFunction', fn],
-      ['lambda:PublishLayerVersion', arn.layer(`${SERVICE}-${STAGE}-python-requirements`)],
-      ['lambda:GetLayerVersion', arn.layer(`${SERVICE}-${STAGE}-python-requirements:3`)],
-      ['logs:CreateLogGroup', arn.logGroup(`/aws/lambda/${SERVICE}-${STAGE}-api`)],
-      ['logs:PutRetentionPolicy', arn.logGroup(`/aws/lambda/${SERVICE}-${STAGE}-api`)],
-      ['logs:DeleteLogGroup', arn.logGroup(`/aws/lambda/${SERVICE}-${STAGE}-api`)],
+      ['lambda:PublishLayerVersion', arn.layer(`${SERVICE}-${stage}-python-requirements`)],
+      ['lambda:GetLayerVersion', arn.layer(`${SERVICE}-${stage}-python-requirements:3`)],
+      ['logs:CreateLogGroup', arn.logGroup(`/aws/lambda/${SERVICE}-${stage}-api`)],
+      ['logs:PutRetentionPolicy', arn.logGroup(`/aws/lambda/${SERVICE}-${stage}-api`)],
+      ['logs:DeleteLogGroup', arn.logGroup(`/aws/lambda/${SERVICE}-${stage}-api`)],
       ['logs:DescribeLogGroups', '*'],
       ['iam:GetRole', lambdaRole],
       ['iam:CreateRole', lambdaRole, withBoundary],
@@ -420,22 +502,36 @@ describe('what Serverless v3 needs to deploy and remove the service', () => {
       ['apigateway:PATCH', arn.api('/apis/a1b2c3d4e5/stages/$default')],
       ['apigateway:DELETE', arn.api('/apis/a1b2c3d4e5')]
     ]
-    const decisions = await decide(needed)
+  }
+
+  it('allows every call of serverless deploy and remove, and of CloudFormation on their behalf', async () => {
+    const calls = needed(STAGE, api.boundaryArn)
+    const decisions = await decide(api, calls)
     expect(decisions.filter(d => !d.endsWith(': Allowed'))).toEqual([])
-    expect(decisions).toHaveLength(needed.length)
+    expect(decisions).toHaveLength(calls.length)
+  })
+
+  it.each(PREVIEW_STAGES)('in prefix mode (%s), allows the same calls for the stage', async stage => {
+    const calls = needed(stage, preview.boundaryArn)
+    const decisions = await decide(preview, calls)
+    expect(decisions.filter(d => !d.endsWith(': Allowed'))).toEqual([])
+    expect(decisions).toHaveLength(calls.length)
   })
 
   it('refuses other stages, other services whose names start the same way, and other actions', async () => {
+    const stack = `${SERVICE}-${STAGE}`
+    const fn = functionArn(`${SERVICE}-${STAGE}-api`)
+    const lambdaRole = arn.role(serviceRole(SERVICE))
     const outside: Call[] = [
       ['cloudformation:UpdateStack', arn.stack(`${SERVICE}-dev`)],
       ['cloudformation:UpdateStack', arn.stack(`${NEIGHBOUR}-${STAGE}`)],
       ['cloudformation:DeleteStack', arn.stack(`${SERVICE}-${STAGE}x`)],
       ['cloudformation:DeleteStack', api.stackId],
       ['cloudformation:CreateStack', arn.stack(stack), { 'cloudformation:RoleArn': lambdaRole }],
-      ['s3:PutObject', arn.s3(`${NEIGHBOUR}-${STAGE}-serverlessdeploymentbucket-1a2b3c4d5e6f7/x.zip`)],
-      ['s3:PutObject', arn.s3(`${SERVICE}-dev-serverlessdeploymentbucket-1a2b3c4d5e6f7/x.zip`)],
+      ['s3:PutObject', arn.s3(`${bucket(NEIGHBOUR, STAGE)}/x.zip`)],
+      ['s3:PutObject', arn.s3(`${bucket(SERVICE, 'dev')}/x.zip`)],
       ['s3:CreateBucket', arn.s3(`${SERVICE}-${STAGE}-uploads`)],
-      ['s3:PutBucketAcl', arn.s3(bucket)],
+      ['s3:PutBucketAcl', arn.s3(bucket(SERVICE, STAGE))],
       ['lambda:UpdateFunctionCode', functionArn(`${NEIGHBOUR}-${STAGE}-api`)],
       ['lambda:UpdateFunctionCode', functionArn(`${SERVICE}-dev-api`)],
       ['lambda:InvokeFunction', fn],
@@ -462,7 +558,68 @@ describe('what Serverless v3 needs to deploy and remove the service', () => {
     ]
     // the generated deploy role name falls inside the service's role names: the explicit deny keeps it out
     expect(api.roleName.startsWith(`${SERVICE}-${STAGE}-`)).toBe(true)
-    const decisions = await decide(outside)
+    const decisions = await decide(api, outside)
+    expect(decisions.filter(d => d.endsWith(': Allowed'))).toEqual([])
+    expect(decisions).toHaveLength(outside.length)
+  })
+
+  it(`in prefix mode (${PREFIX}), refuses ${SERVICE}-prod, ${NEIGHBOUR}, stages outside the prefix and itself`, async () => {
+    const [stage] = PREVIEW_STAGES
+    const previewRole = arn.role(serviceRole(SERVICE, stage))
+    // stages that start like the prefix but are outside it (pr-* is "pr-" then anything); a stage named
+    // exactly "pr" is not among them: its role api-pr-REGION-lambdaRole reads as a stage "pr-REGION"
+    // (iam/README.md says so)
+    const strangers = [STAGE, 'preview-1', 'pro-1', 'prx', 'dev']
+    const outside: Call[] = [
+      ...strangers.flatMap((other): Call[] => [
+        ['cloudformation:UpdateStack', arn.stack(`${SERVICE}-${other}`)],
+        ['cloudformation:DeleteStack', arn.stack(`${SERVICE}-${other}`)],
+        ['s3:PutObject', arn.s3(`${bucket(SERVICE, other)}/x.zip`)],
+        ['lambda:UpdateFunctionCode', functionArn(`${SERVICE}-${other}-api`)],
+        ['lambda:PublishLayerVersion', arn.layer(`${SERVICE}-${other}-python-requirements`)],
+        ['logs:DeleteLogGroup', arn.logGroup(`/aws/lambda/${SERVICE}-${other}-api`)],
+        [
+          'iam:CreateRole',
+          arn.role(serviceRole(SERVICE, other)),
+          { 'iam:PermissionsBoundary': preview.boundaryArn }
+        ],
+        [
+          'iam:PutRolePolicy',
+          arn.role(serviceRole(SERVICE, other)),
+          { 'iam:PermissionsBoundary': preview.boundaryArn }
+        ],
+        [
+          'iam:PassRole',
+          arn.role(serviceRole(SERVICE, other)),
+          { 'iam:PassedToService': 'lambda.amazonaws.com' }
+        ]
+      ]),
+      // the neighbour's previews and its prod stage
+      ['cloudformation:UpdateStack', arn.stack(`${NEIGHBOUR}-${stage}`)],
+      ['cloudformation:UpdateStack', arn.stack(`${NEIGHBOUR}-${STAGE}`)],
+      ['s3:PutObject', arn.s3(`${bucket(NEIGHBOUR, stage)}/x.zip`)],
+      ['lambda:UpdateFunctionCode', functionArn(`${NEIGHBOUR}-${stage}-api`)],
+      ['logs:DeleteLogGroup', arn.logGroup(`/aws/lambda/${NEIGHBOUR}-${stage}-api`)],
+      [
+        'iam:CreateRole',
+        arn.role(serviceRole(NEIGHBOUR, stage)),
+        { 'iam:PermissionsBoundary': preview.boundaryArn }
+      ],
+      // a preview role under any boundary but the shared preview one (prod's, the neighbour's, none)
+      ['iam:CreateRole', previewRole, { 'iam:PermissionsBoundary': api.boundaryArn }],
+      ['iam:CreateRole', previewRole, { 'iam:PermissionsBoundary': neighbourPreview.boundaryArn }],
+      ['iam:CreateRole', previewRole],
+      ['iam:DeleteRolePermissionsBoundary', previewRole, { 'iam:PermissionsBoundary': preview.boundaryArn }],
+      ['iam:CreatePolicyVersion', preview.boundaryArn],
+      ['iam:PassRole', previewRole, { 'iam:PassedToService': 'ec2.amazonaws.com' }],
+      ['iam:GetRole', preview.roleArn],
+      ['iam:TagRole', preview.roleArn],
+      ['cloudformation:DeleteStack', preview.stackId],
+      ['lambda:InvokeFunction', functionArn(`${SERVICE}-${stage}-api`)]
+    ]
+    // the generated deploy role name falls inside api-pr-*: the explicit deny keeps it out
+    expect(preview.roleName.startsWith(`${SERVICE}-pr-`)).toBe(true)
+    const decisions = await decide(preview, outside)
     expect(decisions.filter(d => d.endsWith(': Allowed'))).toEqual([])
     expect(decisions).toHaveLength(outside.length)
   })

@@ -33,12 +33,14 @@ function actionlint(file: string): { status: number | null; output: string } {
 }
 
 describe('actionlint', () => {
-  it('finds the release workflow and the template workflow', () => {
+  it("finds the repository's workflows and the template's deploy and preview workflows", () => {
     const relative = workflows.map(file => file.slice(REPO_ROOT.length + 1))
     expect(relative).toEqual(
       expect.arrayContaining([
+        '.github/workflows/ci.yml',
         '.github/workflows/release-template.yml',
-        'template/src/fastapi-lambda/.github/workflows/deploy.yml'
+        'template/src/fastapi-lambda/.github/workflows/deploy.yml',
+        'template/src/fastapi-lambda/.github/workflows/preview.yml'
       ])
     )
   })

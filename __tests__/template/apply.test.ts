@@ -1,9 +1,11 @@
-// Applies the fastapi-lambda template the way `devcontainer templates apply` does, then runs what a
-// developer runs in the container: pytest, npm ci, serverless package, serverless offline and uvicorn.
+// Applies the fastapi-lambda template with the real devcontainers CLI, published to and pulled from a
+// loopback OCI registry (devcontainer-cli.ts), then runs what a developer runs in the container: pytest,
+// npm ci, serverless package, serverless offline and uvicorn.
 //
-// Python environments are prepared before the tests are defined, so a test that cannot run here (an
-// interpreter or a package that cannot be installed) is defined as skipped and the reason is printed,
-// instead of passing without checking anything.
+// Python environments are prepared before the tests are defined, so a test that cannot run here (no
+// interpreter of that version) is defined as skipped and the reason is printed, instead of passing without
+// checking anything. Everything the starter needs installs here (mangum from the shared wheelhouse through
+// pipEnv()), so a failed install is a failed test, never a skip.
 import { zipEntries } from '../support/fixture.js'
 import { jest } from '@jest/globals'
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process'
@@ -11,11 +13,20 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
 import { parse as parseYaml } from 'yaml'
+import {
+  CloudFormationClient,
+  CreateStackCommand,
+  DescribeStacksCommand
+} from '@aws-sdk/client-cloudformation'
 import { DEFAULT_PYTHON_VERSION, LAMBDA_PYTHON_VERSIONS, SERVERLESS_VERSION } from '../../src/defaults.js'
-import { localPipIndexEnv } from '../support/pip.js'
+import { startMoto } from '../support/moto.js'
+import { pipEnv as localPipEnv } from '../support/pip.js'
+import { REGION, createStack, iam } from '../iam/stack.js'
+import { appliedFiles, devcontainerCli, publishTemplates } from './devcontainer-cli.js'
 import {
   OMITTED_ON_APPLY,
   TEMPLATE_DIR,
+  TEMPLATE_ID,
   applyTemplate,
   freePort,
   listFiles,
@@ -44,8 +55,35 @@ const custom = { pythonVersion: NON_DEFAULT_PYTHON, awsRegion: 'eu-west-1', serv
 
 const defaultDir = join(WORK, 'default')
 const customDir = join(WORK, 'custom')
-const defaultOptions = applyTemplate(defaultDir)
-const customOptions = applyTemplate(customDir, custom)
+
+// Publish template/src with the real CLI, as the release workflow does, and apply it twice from the registry
+// as a user does: with the defaults and with every option set. The registry is stopped once both are applied.
+const applied = await (async () => {
+  try {
+    const templates = await publishTemplates()
+    try {
+      const withDefaults = await templates.apply(TEMPLATE_ID, defaultDir, {}, '1')
+      const withCustom = await templates.apply(TEMPLATE_ID, customDir, custom, '1')
+      for (const [what, result] of [
+        ['defaults', withDefaults],
+        ['custom options', withCustom]
+      ] as const)
+        if (result.status !== 0)
+          throw new Error(`devcontainer templates apply (${what}) failed:\n${result.stderr.slice(-3000)}`)
+      return {
+        published: templates.published,
+        tags: templates.registry.tags(`serverless-python-deploy/action/${TEMPLATE_ID}`),
+        requests: templates.registry.requests.map(r => `${r.method} ${r.path} ${r.status}`),
+        files: { default: appliedFiles(withDefaults), custom: appliedFiles(withCustom) }
+      }
+    } finally {
+      await templates.stop()
+    }
+  } catch (error) {
+    removeDir(WORK)
+    throw error
+  }
+})()
 
 const run = (
   command: string,
@@ -73,9 +111,10 @@ const firstLine = (text: string): string =>
     .find(line => line.trim() !== '')
     ?.trim() ?? ''
 
+/** The local index and the shared wheelhouse (mangum), as pip reads them from the environment. */
 const pipEnv = {
   ...process.env,
-  ...localPipIndexEnv(),
+  ...localPipEnv(),
   PIP_DISABLE_PIP_VERSION_CHECK: '1',
   PIP_NO_INPUT: '1'
 }
@@ -87,16 +126,14 @@ interface PythonEnv {
   version: string
   /** The interpreter found for the version (python3.X, else python3 when it is that version). */
   interpreter?: string
-  /** Why the tests for this version cannot run here. */
+  /** Why the tests for this version cannot run here: no interpreter of that version. */
   unavailable?: string
+  /** pip's answer when requirements.txt and requirements-dev.txt could not be installed: a failure. */
+  installError?: string
   /** The venv's python, once requirements are installed. */
   python?: string
   venvBin?: string
   venv?: string
-  /** Whether the full requirements.txt (with mangum) installed. */
-  mangum: boolean
-  /** pip's answer when requirements.txt itself could not be installed. */
-  fullInstallError?: string
 }
 
 function findInterpreter(version: string): { interpreter?: string; why?: string } {
@@ -114,60 +151,44 @@ function findInterpreter(version: string): { interpreter?: string; why?: string 
   return { why: `no Python ${version} on this machine: ${tried.join('; ')}` }
 }
 
-/** Requirements of requirements.txt except mangum, for machines whose index does not carry mangum. */
-function requirementsWithoutMangum(projectDir: string): string {
-  const file = join(
-    WORK,
-    `requirements-without-mangum-${Date.now()}-${Math.random().toString(36).slice(2)}.txt`
-  )
-  const lines = readFileSync(join(projectDir, 'requirements.txt'), 'utf8')
-    .split('\n')
-    .filter(line => !/^\s*mangum\b/i.test(line))
-  writeFileSync(file, lines.join('\n'))
-  return file
-}
-
 function preparePython(projectDir: string, version: string): PythonEnv {
-  const env: PythonEnv = { version, mangum: false }
+  const env: PythonEnv = { version }
   const { interpreter, why } = findInterpreter(version)
   if (!interpreter) return { ...env, unavailable: why }
   env.interpreter = interpreter
   const venv = join(WORK, `venv-${version}`)
   const created = run(interpreter, ['-m', 'venv', venv])
   if (created.status !== 0)
-    return { ...env, unavailable: `\`${interpreter} -m venv\` failed: ${tail(created.stderr, 3)}` }
+    return { ...env, installError: `\`${interpreter} -m venv\` failed: ${tail(created.stderr, 3)}` }
   env.venv = venv
   env.venvBin = join(venv, 'bin')
   const python = join(venv, 'bin', 'python')
-  const pip = (args: string[]): SpawnSyncReturns<string> =>
-    run(python, ['-m', 'pip', 'install', '--quiet', ...args], { cwd: projectDir, env: pipEnv })
-
-  const full = pip(['-r', 'requirements.txt', '-r', 'requirements-dev.txt'])
-  if (full.status !== 0) {
-    env.fullInstallError = pipErrors(full.stderr)
-    const partial = pip(['-r', requirementsWithoutMangum(projectDir), '-r', 'requirements-dev.txt'])
-    if (partial.status !== 0) {
-      return {
-        ...env,
-        unavailable: `pip cannot install the requirements for Python ${version}: ${pipErrors(partial.stderr)}`
-      }
+  const installed = run(
+    python,
+    ['-m', 'pip', 'install', '--quiet', '-r', 'requirements.txt', '-r', 'requirements-dev.txt'],
+    { cwd: projectDir, env: pipEnv }
+  )
+  if (installed.status !== 0)
+    return {
+      ...env,
+      installError: `pip cannot install requirements.txt and requirements-dev.txt for Python ${version}: ${pipErrors(installed.stderr)}`
     }
-  }
-  env.mangum = run(python, ['-c', 'import mangum']).status === 0
   return { ...env, python }
 }
 
 const py = preparePython(defaultDir, DEFAULT_PYTHON_VERSION)
 const pyCustom = preparePython(customDir, NON_DEFAULT_PYTHON)
-const MANGUM_MISSING = `mangum is not installable here (${py.fullInstallError ?? 'import mangum fails in the venv'})`
 
 for (const env of [py, pyCustom]) {
   if (env.unavailable) console.log(`Python ${env.version}: tests skipped: ${env.unavailable}`)
-  else if (!env.mangum) console.log(`Python ${env.version}: mangum is missing: ${env.fullInstallError ?? ''}`)
 }
-if (!py.unavailable && !py.mangum) {
-  console.log(`serverless offline through main.handler: skipped: ${MANGUM_MISSING}`)
+
+/** Fails the test that needs this Python when its requirements did not install. */
+function requirePython(env: PythonEnv): string {
+  if (env.installError) throw new Error(env.installError)
+  return env.python as string
 }
+
 /** serverless-python-requirements runs pip with python<runtime version> from PATH. */
 const PACKAGE_SKIP = py.unavailable
   ? py.unavailable
@@ -180,12 +201,30 @@ afterAll(() => removeDir(WORK))
 
 // ---------------------------------------------------------------------------------------------------
 
-describe('applying the template', () => {
+describe('applying the template with the devcontainers CLI', () => {
+  it('publishes it the way the release workflow does, and pulls it from the registry by its major tag', () => {
+    const cli = devcontainerCli()
+    expect(cli.version).toMatch(/^\d+\.\d+\.\d+$/)
+    const { version } = metadata
+    expect(applied.published[TEMPLATE_ID]).toMatchObject({ version })
+    const [major, minor] = version.split('.')
+    expect(applied.tags).toEqual([major, `${major}.${minor}`, version, 'latest'])
+    // apply fetched the manifest of tag 1, then its one layer, and nothing failed along the way
+    const pulls = applied.requests.filter(r => r.startsWith('GET ') && r.includes(`/${TEMPLATE_ID}/`))
+    expect(pulls.filter(r => r.includes('/manifests/1 '))).toEqual([
+      `GET /v2/serverless-python-deploy/action/${TEMPLATE_ID}/manifests/1 200`,
+      `GET /v2/serverless-python-deploy/action/${TEMPLATE_ID}/manifests/1 200`
+    ])
+    expect(pulls.filter(r => r.includes('/blobs/sha256:')).every(r => r.endsWith(' 200'))).toBe(true)
+  })
+
   it.each([
-    ['defaults', defaultDir, defaultOptions],
-    ['custom options', customDir, customOptions]
+    ['defaults', defaultDir],
+    ['custom options', customDir]
   ])('with %s leaves no ${templateOption...} behind', (_label, dir) => {
-    for (const file of listFiles(dir)) {
+    const files = listFiles(dir)
+    expect(files.length).toBeGreaterThan(10)
+    for (const file of files) {
       expect([file, readFileSync(join(dir, file), 'utf8').includes('${templateOption')]).toEqual([
         file,
         false
@@ -193,23 +232,59 @@ describe('applying the template', () => {
     }
   })
 
-  it('copies every file except the ones the CLI omits', () => {
-    const expected = listFiles(TEMPLATE_DIR).filter(file => !OMITTED_ON_APPLY.includes(file))
-    expect(listFiles(defaultDir)).toEqual(expected)
+  it('copies every file but the top-level README.md and devcontainer-template.json, docs/README.md included', () => {
+    const source = listFiles(TEMPLATE_DIR)
+    const omitted = source.filter(file => !applied.files.default.includes(file))
+    expect(omitted).toEqual(['README.md', 'devcontainer-template.json'])
+    expect(applied.files.default).toEqual(source.filter(file => !OMITTED_ON_APPLY.includes(file)))
+    expect(listFiles(defaultDir)).toEqual(applied.files.default)
+    expect(applied.files.custom).toEqual(applied.files.default)
     for (const file of [
+      'docs/README.md',
       'main.py',
       'api.py',
       'serverless.yml',
       'package-lock.json',
-      '.github/workflows/deploy.yml'
-    ]) {
-      expect(expected).toContain(file)
+      '.github/workflows/deploy.yml',
+      '.github/workflows/preview.yml'
+    ])
+      expect(applied.files.default).toContain(file)
+  })
+
+  it.each([
+    ['defaults', defaultDir, {}],
+    ['custom options', customDir, custom]
+  ])(
+    'with %s gives exactly what helpers.ts applyTemplate gives (the quicker tests use it)',
+    (_label, dir, chosen) => {
+      const emulated = mkdtempSync(join(WORK, 'emulated-'))
+      try {
+        applyTemplate(emulated, chosen)
+        expect(listFiles(emulated)).toEqual(listFiles(dir))
+        for (const file of listFiles(dir)) {
+          const same = readFileSync(join(emulated, file)).equals(readFileSync(join(dir, file)))
+          expect([file, same]).toEqual([file, true])
+        }
+      } finally {
+        removeDir(emulated)
+      }
     }
+  )
+
+  it('opens files in Codespaces that the project has: the guide, not the omitted README.md', () => {
+    const config = readJsonc<{ customizations: { codespaces: { openFiles: string[] } } }>(
+      join(defaultDir, '.devcontainer', 'devcontainer.json')
+    )
+    const { openFiles } = config.customizations.codespaces
+    expect(openFiles).toContain('docs/README.md')
+    for (const file of openFiles) expect([file, existsSync(join(defaultDir, file))]).toEqual([file, true])
   })
 
   it('uses the option defaults', () => {
-    expect(defaultOptions).toEqual(defaults)
     expect(defaults.pythonVersion).toBe(DEFAULT_PYTHON_VERSION)
+    expect(readFileSync(join(defaultDir, 'serverless.yml'), 'utf8')).toContain(
+      `runtime: python${DEFAULT_PYTHON_VERSION}`
+    )
   })
 
   it.each([
@@ -230,8 +305,15 @@ describe('applying the template', () => {
     )
     expect(devcontainer.containerEnv.AWS_REGION).toBe(options.awsRegion)
 
-    const workflow = readFileSync(join(dir, '.github', 'workflows', 'deploy.yml'), 'utf8')
-    expect(workflow).toContain(`python-version: '${options.pythonVersion}'`)
+    for (const name of ['deploy.yml', 'preview.yml']) {
+      const workflow = readFileSync(join(dir, '.github', 'workflows', name), 'utf8')
+      expect([name, workflow.includes(`python-version: '${options.pythonVersion}'`)]).toEqual([name, true])
+    }
+
+    // the guide's bootstrap commands name this service and region
+    const guide = readFileSync(join(dir, 'docs', 'README.md'), 'utf8')
+    expect(guide).toContain(`ServiceName=${options.serviceName} Stage=dev GitHubEnvironment=dev`)
+    expect(guide).toContain(`--region ${options.awsRegion}`)
 
     expect(readJson<{ name: string }>(join(dir, 'package.json')).name).toBe(options.serviceName)
     const lock = readJson<{ name: string; packages: Record<string, { name?: string }> }>(
@@ -288,7 +370,7 @@ function runPytest(
 ): { status: number | null; output: string; cases: TestCaseResult[] } {
   const report = join(WORK, `junit-${env.version}.xml`)
   const result = run(
-    env.python as string,
+    requirePython(env),
     ['-m', 'pytest', '-p', 'no:cacheprovider', '-rs', `--junitxml=${report}`],
     {
       cwd: dir,
@@ -310,36 +392,64 @@ function expectStarterTests(env: PythonEnv, dir: string): void {
     expect([name, cases.find(c => c.id === `tests.test_api.${name}`)?.status]).toEqual([name, 'passed'])
   }
 
+  // the Mangum handler runs: mangum is a requirement, so its tests never skip
   const handlerTests = testFunctions(dir, 'test_handler.py')
-  expect(handlerTests.length).toBeGreaterThanOrEqual(1)
-  const handlerCases = cases.filter(c => c.id.startsWith('tests.test_handler'))
-  if (env.mangum) {
-    for (const name of handlerTests) {
-      expect([name, cases.find(c => c.id === `tests.test_handler.${name}`)?.status]).toEqual([name, 'passed'])
-    }
-  } else {
-    expect(handlerCases.length).toBeGreaterThan(0)
-    expect(handlerCases.filter(c => c.status !== 'skipped')).toEqual([])
-    for (const skipped of handlerCases) expect(skipped.message).toMatch(/mangum/)
-    expect(output).toMatch(/SKIPPED .*test_handler\.py.*mangum/)
-    console.log(
-      `Python ${env.version}: mangum is missing, so the Lambda handler test was SKIPPED: ${handlerCases[0].message.replace(/<[^>]*>/g, '')}`
-    )
+  expect(handlerTests.length).toBeGreaterThanOrEqual(4)
+  for (const name of handlerTests) {
+    expect([name, cases.find(c => c.id === `tests.test_handler.${name}`)?.status]).toEqual([name, 'passed'])
   }
+  expect(cases.filter(c => c.status !== 'passed')).toEqual([])
+  expect(cases).toHaveLength(routeTests.length + handlerTests.length)
+  // pytest.ini turns warnings into errors; none is even reported (the Starlette deprecation of httpx was one)
+  expect(output).not.toMatch(/warnings? summary|Warning:/i)
 }
 
 describe(`starter tests on the default Python (${DEFAULT_PYTHON_VERSION})`, () => {
   ;(py.unavailable ? it.skip : it)(
-    'pass: routes through TestClient, the Mangum handler or a reported skip',
+    'pass: routes through TestClient and the Mangum handler, with no skip and no warning',
     () => {
       expectStarterTests(py, defaultDir)
+    }
+  )
+
+  ;(py.unavailable ? it.skip : it)(
+    "fail on a warning, such as Starlette's deprecation of plain httpx in its TestClient",
+    () => {
+      // A test that warns the way Starlette >= 1.2 did when the template installed httpx instead of httpx2.
+      const probe = join(defaultDir, 'tests', 'test_warning_probe.py')
+      writeFileSync(
+        probe,
+        [
+          'import warnings',
+          '',
+          'from starlette.exceptions import StarletteDeprecationWarning',
+          '',
+          '',
+          'def test_probe() -> None:',
+          '    warnings.warn("Using `httpx` with `starlette.testclient` is deprecated", StarletteDeprecationWarning)',
+          ''
+        ].join('\n')
+      )
+      try {
+        const result = run(requirePython(py), ['-m', 'pytest', '-p', 'no:cacheprovider', '-q', probe], {
+          cwd: defaultDir,
+          env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' }
+        })
+        expect(result.status).toBe(1)
+        expect(result.stdout).toContain('FAILED tests/test_warning_probe.py::test_probe')
+        expect(result.stdout).toMatch(
+          /^E +starlette\.exceptions\.StarletteDeprecationWarning: Using `httpx`/m
+        )
+      } finally {
+        rmSync(probe, { force: true })
+      }
     }
   )
 })
 
 describe(`starter tests on Python ${NON_DEFAULT_PYTHON}`, () => {
   ;(pyCustom.unavailable ? it.skip : it)(
-    'pass: routes through TestClient, the Mangum handler or a reported skip',
+    'pass: routes through TestClient and the Mangum handler, with no skip and no warning',
     () => {
       expectStarterTests(pyCustom, customDir)
     }
@@ -430,7 +540,7 @@ async function getJson(url: string): Promise<{ status: number; body: unknown; te
 const slsEnv = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    ...localPipIndexEnv(),
+    ...localPipEnv(),
     HOME: SLS_HOME,
     SLS_TELEMETRY_DISABLED: '1',
     SLS_NOTIFICATIONS_MODE: 'off',
@@ -438,7 +548,17 @@ const slsEnv = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => {
     ...extra
   }
   delete env.XDG_CACHE_HOME
-  delete env.AWS_PROFILE
+  // No AWS credentials from anywhere: serverless package, print and offline must not need any.
+  for (const name of Object.keys(env))
+    if (
+      /^AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|PROFILE|DEFAULT_PROFILE|ROLE_ARN|WEB_IDENTITY_TOKEN_FILE|CONTAINER_)/.test(
+        name
+      )
+    )
+      delete env[name]
+  env.AWS_CONFIG_FILE = join(SLS_HOME, 'no-aws-config')
+  env.AWS_SHARED_CREDENTIALS_FILE = join(SLS_HOME, 'no-aws-credentials')
+  env.AWS_EC2_METADATA_DISABLED = 'true'
   return env
 }
 
@@ -484,8 +604,6 @@ describe('the applied project with Node (npm ci once for the file)', () => {
     () => {
       requireNpmCi()
       const artifact = join(WORK, 'artifact')
-      const requirements = join(defaultDir, 'requirements.txt')
-      const original = readFileSync(requirements, 'utf8')
       // Files that must stay out of the zip: [file, what to delete afterwards].
       const strays: [string, string][] = [
         ['.env', '.env'],
@@ -499,10 +617,6 @@ describe('the applied project with Node (npm ci once for the file)', () => {
         mkdirSync(dirname(join(defaultDir, file)), { recursive: true })
         writeFileSync(join(defaultDir, file), 'SECRET=do-not-ship\n')
       }
-      if (!py.mangum) {
-        console.log(`serverless package: ${MANGUM_MISSING}; packaging requirements.txt without mangum`)
-        writeFileSync(requirements, readFileSync(requirementsWithoutMangum(defaultDir), 'utf8'))
-      }
       let packaged: SpawnSyncReturns<string>
       try {
         packaged = run(serverless, ['package', '--stage', 'ci', '--package', artifact], {
@@ -510,7 +624,6 @@ describe('the applied project with Node (npm ci once for the file)', () => {
           env: slsEnv()
         })
       } finally {
-        writeFileSync(requirements, original)
         for (const [, cleanup] of strays) rmSync(join(defaultDir, cleanup), { recursive: true, force: true })
       }
       if (packaged.status !== 0)
@@ -524,10 +637,12 @@ describe('the applied project with Node (npm ci once for the file)', () => {
       expect(
         entries.some(e => /^pydantic_core\/_pydantic_core\.cpython-311-x86_64-linux-gnu\.so$/.test(e))
       ).toBe(true)
-      if (py.mangum) expect(entries).toContain('mangum/__init__.py')
+      expect(entries).toContain('mangum/__init__.py')
+      // the test client's HTTP library is a dev requirement only
+      expect(entries.filter(e => /^httpx2?\//.test(e))).toEqual([])
       const forbidden = entries.filter(
         e =>
-          /^(node_modules|tests|\.venv|venv|__pycache__|\.pytest_cache|\.serverless|\.devcontainer|\.github)\//.test(
+          /^(node_modules|tests|docs|\.venv|venv|__pycache__|\.pytest_cache|\.serverless|\.devcontainer|\.github)\//.test(
             e
           ) ||
           [
@@ -564,8 +679,107 @@ describe('the applied project with Node (npm ci once for the file)', () => {
       expect(
         resources.filter(r => r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy')
       ).toEqual([])
+      // The bootstrap's boundary, completed by CloudFormation (the next test evaluates it against the bootstrap).
+      expect(role?.Properties.PermissionsBoundary).toEqual({
+        'Fn::Join': [
+          '',
+          [
+            'arn:',
+            { Ref: 'AWS::Partition' },
+            ':iam::',
+            { Ref: 'AWS::AccountId' },
+            `:policy/${defaults.serviceName}-ci-${defaults.awsRegion}-lambda-boundary`
+          ]
+        ]
+      })
     }
   )
+
+  it('names the permissions boundary the IAM bootstrap creates, for a stage and for the previews (moto)', async () => {
+    requireNpmCi()
+    // serverless resolves its variables for real (no credentials); moto's CloudFormation completes the
+    // expression, as AWS's does at deploy time, next to the stacks iam/github-deploy-role.yml creates.
+    const preview = parseYaml(
+      readFileSync(join(defaultDir, '.github', 'workflows', 'preview.yml'), 'utf8')
+    ) as {
+      jobs: { preview: { env: Record<string, string> } }
+    }
+    const previewEnv = preview.jobs.preview.env
+    expect(Object.keys(previewEnv)).toEqual(['PERMISSIONS_BOUNDARY_STAGE'])
+    const boundaryOf = (stage: string, extra: NodeJS.ProcessEnv = {}): unknown => {
+      const printed = run(
+        serverless,
+        ['print', '--stage', stage, '--path', 'provider.iam.role.permissionsBoundary', '--format', 'json'],
+        { cwd: defaultDir, env: slsEnv(extra) }
+      )
+      if (printed.status !== 0)
+        throw new Error(`serverless print failed:\n${tail(printed.stdout + printed.stderr)}`)
+      return JSON.parse(printed.stdout)
+    }
+    const expressions = {
+      dev: boundaryOf('dev'),
+      prod: boundaryOf('prod'),
+      'pr-7 (preview.yml)': boundaryOf('pr-7', previewEnv),
+      'pr-7 (without preview.yml env)': boundaryOf('pr-7')
+    }
+
+    // the boundary's name holds the region: moto's stacks are created in the template's default one
+    expect(defaults.awsRegion).toBe(REGION)
+    const moto = await startMoto()
+    try {
+      await iam(moto, {
+        Action: 'CreateOpenIDConnectProvider',
+        Url: 'https://token.actions.githubusercontent.com',
+        'ClientIDList.member.1': 'sts.amazonaws.com'
+      })
+      const bootstrap = (Stage: string, GitHubEnvironment: string) =>
+        createStack(moto, `github-deploy-${GitHubEnvironment}`, {
+          GitHubRepository: 'octo-org/octo-app',
+          GitHubOwnerId: '1001',
+          GitHubRepositoryId: '2002',
+          ServiceName: defaults.serviceName,
+          Stage,
+          GitHubEnvironment,
+          CreateOidcProvider: 'false'
+        })
+      const bootstrapped = {
+        dev: (await bootstrap('dev', 'dev')).boundaryArn,
+        prod: (await bootstrap('prod', 'prod')).boundaryArn,
+        preview: (await bootstrap('pr-*', 'preview')).boundaryArn
+      }
+
+      const cfn = new CloudFormationClient({
+        region: REGION,
+        endpoint: moto.endpoint,
+        credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }
+      })
+      const evaluated: Record<string, string | undefined> = {}
+      for (const [i, [what, expression]] of Object.entries(expressions).entries()) {
+        const StackName = `boundary-expression-${i}`
+        await cfn.send(
+          new CreateStackCommand({
+            StackName,
+            TemplateBody: JSON.stringify({
+              Resources: { Nothing: { Type: 'AWS::CloudFormation::WaitConditionHandle' } },
+              Outputs: { Boundary: { Value: expression } }
+            })
+          })
+        )
+        const { Stacks } = await cfn.send(new DescribeStacksCommand({ StackName }))
+        evaluated[what] = Stacks?.[0]?.Outputs?.find(o => o.OutputKey === 'Boundary')?.OutputValue
+      }
+      expect(evaluated).toEqual({
+        dev: bootstrapped.dev,
+        prod: bootstrapped.prod,
+        'pr-7 (preview.yml)': bootstrapped.preview,
+        // without the workflow's PERMISSIONS_BOUNDARY_STAGE a preview would ask for a boundary nobody made
+        'pr-7 (without preview.yml env)': expect.not.stringMatching(/-pr-_-/)
+      })
+      expect(Object.values(bootstrapped)).not.toContain(evaluated['pr-7 (without preview.yml env)'])
+    } finally {
+      await moto.stop()
+    }
+  })
 
   describe('serverless offline', () => {
     let offline: Background | undefined
@@ -602,18 +816,15 @@ describe('the applied project with Node (npm ci once for the file)', () => {
       )
     })
 
-    ;(py.unavailable || !py.mangum ? it.skip : it)(
-      'answers GET / and GET /health through main.handler',
-      async () => {
-        requireNpmCi()
-        const root = await getJson(`http://127.0.0.1:${httpPort}/`)
-        expect([root.status, root.body ?? root.text]).toEqual([200, GREETING])
-        const health = await getJson(`http://127.0.0.1:${httpPort}/health`)
-        expect([health.status, health.body ?? health.text]).toEqual([200, HEALTH])
-        const missing = await getJson(`http://127.0.0.1:${httpPort}/no-such-route`)
-        expect(missing.status).toBe(404)
-      }
-    )
+    ;(py.unavailable ? it.skip : it)('answers GET / and GET /health through main.handler', async () => {
+      requireNpmCi()
+      const root = await getJson(`http://127.0.0.1:${httpPort}/`)
+      expect([root.status, root.body ?? root.text]).toEqual([200, GREETING])
+      const health = await getJson(`http://127.0.0.1:${httpPort}/health`)
+      expect([health.status, health.body ?? health.text]).toEqual([200, HEALTH])
+      const missing = await getJson(`http://127.0.0.1:${httpPort}/no-such-route`)
+      expect(missing.status).toBe(404)
+    })
   })
 })
 

@@ -11,10 +11,22 @@ export const TEMPLATE_ID = 'fastapi-lambda'
 export const TEMPLATE_DIR = join(TEMPLATES_SRC, TEMPLATE_ID)
 export const SCHEMAS_DIR = join(REPO_ROOT, '__tests__', 'schemas', 'devcontainers')
 
-/** The placeholder syntax the devcontainers CLI replaces (containerTemplatesOCI.ts: replaceTemplatedValues). */
+/**
+ * What `devcontainer templates apply` does, as devcontainers/cli implements it at commit
+ * f683c29f64a20109b4453e5149807e390ff65133 (0.88.0; 0.89.0 on npm does the same), read from its source:
+ * - src/spec-configuration/containerTemplatesOCI.ts, fetchTemplate: extracts the template's archive into the
+ *   workspace, omitting `[...omitPaths, 'devcontainer-template.json', 'README.md', 'NOTES.md']`, then replaces
+ *   `${templateOption:x}` in every extracted file (replaceTemplatedValues, the pattern below) with the chosen
+ *   value, else the option's default when that is truthy, else ''.
+ * - src/spec-configuration/containerCollectionsOCI.ts, getBlob: a name in that list is compared with the whole
+ *   path of each archive entry (after dropping "./"), so only the template's top-level README.md is left out:
+ *   docs/README.md, where the starter keeps its guide, is copied.
+ * apply.test.ts runs the real CLI (devcontainer-cli.ts) and checks that applyTemplate below gives the same
+ * files, byte for byte; the quicker tests use applyTemplate.
+ */
 export const TEMPLATE_OPTION_PATTERN = /\$\{templateOption:\s*(\w+?)\s*\}/g
 
-/** Files the CLI leaves out when it extracts a template into a workspace (fetchTemplate's omit list). */
+/** Paths (relative to the template folder) that the CLI leaves out when it applies a template. */
 export const OMITTED_ON_APPLY = ['devcontainer-template.json', 'README.md', 'NOTES.md']
 
 /** Directories that are build or install output, never part of the template. */
@@ -108,9 +120,9 @@ export function resolveOptions(
 }
 
 /**
- * Applies the template into `dest` like the devcontainers CLI: copies the folder without the files it
- * omits, then replaces every `${templateOption:x}` in every file (an unknown option becomes '', as in the
- * CLI). Returns the options used.
+ * Applies the template into `dest` like the devcontainers CLI (see OMITTED_ON_APPLY): copies the folder
+ * without the top-level files it omits, then replaces every `${templateOption:x}` in every file (an unknown
+ * option becomes '', as in the CLI). Returns the options used.
  */
 export function applyTemplate(
   dest: string,

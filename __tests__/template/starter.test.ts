@@ -69,8 +69,20 @@ describe('the starter service', () => {
     expect(requirementNames('requirements.txt')).toEqual(expect.arrayContaining(['fastapi', 'mangum']))
     expect(requirementNames('requirements.txt')).not.toContain('uvicorn')
     const dev = requirementNames('requirements-dev.txt')
-    expect(dev).toEqual(expect.arrayContaining(['uvicorn[standard]', 'pytest', 'httpx']))
+    expect(dev).toEqual(expect.arrayContaining(['uvicorn[standard]', 'pytest', 'httpx2']))
     expect(text('requirements-dev.txt')).not.toMatch(/^\s*-r\b/m)
+  })
+
+  it("gives Starlette's TestClient httpx2, on a Starlette that uses it (no deprecation warning)", () => {
+    // Starlette 1.2 added httpx2 to its TestClient and deprecated plain httpx there (StarletteDeprecationWarning).
+    expect(requirementNames('requirements-dev.txt')).not.toContain('httpx')
+    expect(text('requirements-dev.txt')).toMatch(/^httpx2>=2,<3$/m)
+    expect(text('requirements.txt')).toMatch(/^starlette>=1\.2,<2$/m)
+  })
+
+  it('turns every warning into a test failure (pytest.ini filterwarnings = error)', () => {
+    const ini = text('pytest.ini')
+    expect(ini).toMatch(/^filterwarnings =\n\s+error$/m)
   })
 
   it('keeps the app importable without mangum and the handler in main.py', () => {
@@ -81,8 +93,13 @@ describe('the starter service', () => {
     expect(text('main.py')).toMatch(/^handler = Mangum\(app, lifespan="off"\)$/m)
   })
 
-  it('skips the handler test with a reason when mangum is missing', () => {
-    expect(text('tests', 'test_handler.py')).toMatch(/pytest\.importorskip\(\s*"mangum",\s*reason=/)
+  it('never skips a test: mangum is a requirement, so a missing one fails the handler tests', () => {
+    for (const file of ['test_api.py', 'test_handler.py'])
+      expect([file, /importorskip|pytest\.skip|skipif|mark\.skip/.test(text('tests', file))]).toEqual([
+        file,
+        false
+      ])
+    expect(text('tests', 'test_handler.py')).toMatch(/^from main import handler$/m)
   })
 
   it('ignores secrets, build output and environments in git', () => {
@@ -101,7 +118,10 @@ describe('the starter service', () => {
       functions: Record<string, { handler: string; events: Record<string, unknown>[] }>
       package: { patterns: string[] }
       plugins: string[]
-      custom: { pythonRequirements: { dockerizePip: boolean; pipCmdExtraArgs: unknown[] } }
+      custom: {
+        boundaryStage: string
+        pythonRequirements: { dockerizePip: boolean; pipCmdExtraArgs: unknown[] }
+      }
     }
 
     it('targets Serverless v3 with the stage from --stage (default dev)', () => {
@@ -116,9 +136,30 @@ describe('the starter service', () => {
       expect(functions[0].events).toEqual([{ httpApi: '*' }])
     })
 
-    it('grants the function no IAM statements', () => {
-      expect(serverless.provider.iam).toBeUndefined()
+    it('grants the function no IAM statements, and gives its role the permissions boundary only', () => {
+      expect(Object.keys(serverless.provider.iam as object)).toEqual(['role'])
+      expect(Object.keys((serverless.provider.iam as { role: object }).role)).toEqual(['permissionsBoundary'])
       expect(serverless.provider.iamRoleStatements).toBeUndefined()
+    })
+
+    it('builds the boundary ARN in CloudFormation, so that reading the file needs no AWS credentials', () => {
+      const boundary = (serverless.provider.iam as { role: { permissionsBoundary: unknown } }).role
+        .permissionsBoundary
+      expect(boundary).toEqual({
+        'Fn::Join': [
+          '',
+          [
+            'arn:',
+            { Ref: 'AWS::Partition' },
+            ':iam::',
+            { Ref: 'AWS::AccountId' },
+            ':policy/${self:service}-${self:custom.boundaryStage}-${aws:region}-lambda-boundary'
+          ]
+        ]
+      })
+      // ${aws:accountId} would need credentials for serverless offline and package too
+      expect(text('serverless.yml')).not.toMatch(/^[^#]*\$\{aws:accountId/m)
+      expect(serverless.custom.boundaryStage).toBe('${env:PERMISSIONS_BOUNDARY_STAGE, sls:stage}')
     })
 
     it('keeps development files out of the zip', () => {
@@ -132,6 +173,7 @@ describe('the starter service', () => {
           '!.serverless/**',
           '!.devcontainer/**',
           '!.github/**',
+          '!docs/**',
           '!package.json',
           '!package-lock.json',
           '!.env*'
@@ -148,7 +190,8 @@ describe('the starter service', () => {
   })
 })
 
-describe('workflows', () => {
+// The template's own workflows are in workflows.test.ts.
+describe("the repository's release workflow", () => {
   interface Workflow {
     on: Record<
       string,
@@ -168,28 +211,6 @@ describe('workflows', () => {
       }
     >
   }
-
-  it("the template's deploy.yml deploys on push to main and removes a stage on demand, with OIDC", () => {
-    const workflow = parseYaml(text('.github', 'workflows', 'deploy.yml')) as Workflow
-    expect(workflow.on.push?.branches).toEqual(['main'])
-    const command = workflow.on.workflow_dispatch?.inputs?.command
-    expect(command?.type).toBe('choice')
-    expect(command?.options).toEqual(['deploy', 'remove'])
-    expect(workflow.permissions).toEqual({ 'id-token': 'write', contents: 'read' })
-
-    const deployJobs = Object.values(workflow.jobs).filter(job =>
-      job.steps.some(step => step.uses === 'serverless-python-deploy/action@v1')
-    )
-    expect(deployJobs).toHaveLength(1)
-    const [job] = deployJobs
-    const step = job.steps.find(s => s.uses === 'serverless-python-deploy/action@v1')
-    expect(step?.id).toBe('deploy')
-    expect(step?.with?.command).toMatch(/inputs\.command/)
-    expect(step?.with?.['role-to-assume']).toBe('${{ vars.AWS_DEPLOY_ROLE_ARN }}')
-    expect(job.environment?.url).toBe('${{ steps.deploy.outputs.url }}')
-    expect(job.concurrency?.group).toMatch(/inputs\.stage/)
-    expect(job.environment?.name).toMatch(/inputs\.stage/)
-  })
 
   it('release-template.yml publishes template/src with devcontainers/action', () => {
     const workflow = parseYaml(

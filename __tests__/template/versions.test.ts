@@ -50,19 +50,22 @@ describe('template options and src/defaults.ts', () => {
     expect(pythonOption?.proposals).toEqual([...LAMBDA_PYTHON_VERSIONS])
   })
 
-  it('uses pythonVersion for the container Python, the Lambda runtime and the workflow', () => {
-    expect(templateConfig.features?.[PYTHON_FEATURE]?.version).toBe('${templateOption:pythonVersion}')
-    const serverless = readFileSync(join(TEMPLATE_DIR, 'serverless.yml'), 'utf8')
-    expect(serverless).toMatch(/^ {2}runtime: python\$\{templateOption:pythonVersion\}$/m)
-    const workflow = parseYaml(readFileSync(join(TEMPLATE_DIR, '.github', 'workflows', 'deploy.yml'), 'utf8'))
-    const steps = Object.values(
-      workflow.jobs as Record<string, { steps: { uses?: string; with?: Record<string, string> }[] }>
-    )
-      .flatMap(job => job.steps)
-      .filter(step => step.with?.['python-version'] !== undefined)
-    expect(steps.length).toBeGreaterThan(0)
-    for (const step of steps) expect(step.with?.['python-version']).toBe('${templateOption:pythonVersion}')
-  })
+  it.each(['deploy.yml', 'preview.yml'])(
+    'uses pythonVersion for the container Python, the Lambda runtime and the tests of %s',
+    name => {
+      expect(templateConfig.features?.[PYTHON_FEATURE]?.version).toBe('${templateOption:pythonVersion}')
+      const serverless = readFileSync(join(TEMPLATE_DIR, 'serverless.yml'), 'utf8')
+      expect(serverless).toMatch(/^ {2}runtime: python\$\{templateOption:pythonVersion\}$/m)
+      const workflow = parseYaml(readFileSync(join(TEMPLATE_DIR, '.github', 'workflows', name), 'utf8'))
+      const steps = Object.values(
+        workflow.jobs as Record<string, { steps: { uses?: string; with?: Record<string, string> }[] }>
+      )
+        .flatMap(job => job.steps)
+        .filter(step => step.with?.['python-version'] !== undefined)
+      expect(steps.length).toBeGreaterThan(0)
+      for (const step of steps) expect(step.with?.['python-version']).toBe('${templateOption:pythonVersion}')
+    }
+  )
 })
 
 describe('Node major', () => {
@@ -132,9 +135,15 @@ describe('Serverless Framework and plugins of the starter service', () => {
     for (const plugin of serverless.plugins ?? []) expect(pinned[plugin]).toBeDefined()
   })
 
-  it("the template's README quotes the versions it installs", () => {
-    const readme = readFileSync(join(TEMPLATE_DIR, 'README.md'), 'utf8')
-    for (const version of Object.values(pinned)) expect(readme).toContain(version)
-    expect(readme).toContain(`\`${DEFAULT_PYTHON_VERSION}\``)
+  it.each(['README.md', 'docs/README.md'])(
+    '%s (the template page, the guide) quotes the versions it installs',
+    file => {
+      const readme = readFileSync(join(TEMPLATE_DIR, file), 'utf8')
+      for (const version of Object.values(pinned)) expect(readme).toContain(version)
+    }
+  )
+
+  it("the template's page gives the default Python", () => {
+    expect(readFileSync(join(TEMPLATE_DIR, 'README.md'), 'utf8')).toContain(`\`${DEFAULT_PYTHON_VERSION}\``)
   })
 })

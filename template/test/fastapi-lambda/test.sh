@@ -24,4 +24,17 @@ check "fastapi and mangum installed" python3 -c "import fastapi, mangum"
 check "uvicorn installed" python3 -m uvicorn --version
 check "starter tests" bash -c "cd '$WORKSPACE' && python3 -m pytest -p no:cacheprovider -q"
 
+# What `devcontainer templates apply` copied: the guide, not the template's own page and metadata.
+check "guide shipped (docs/README.md)" test -f "$WORKSPACE/docs/README.md"
+check "template README.md not copied" test ! -e "$WORKSPACE/README.md"
+check "devcontainer-template.json not copied" test ! -e "$WORKSPACE/devcontainer-template.json"
+check "both workflows" test -f "$WORKSPACE/.github/workflows/deploy.yml" -a -f "$WORKSPACE/.github/workflows/preview.yml"
+check "no template option left" bash -c "! grep -rIl --exclude-dir=node_modules --exclude-dir=test-project '\${templateOption' '$WORKSPACE'"
+
+# Packaging resolves serverless.yml (the permissions boundary included) with no AWS credentials at all.
+PACKAGE_DIR=$(mktemp -d)
+check "serverless package without AWS credentials" bash -c "cd '$WORKSPACE' && env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN -u AWS_PROFILE AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null SLS_TELEMETRY_DISABLED=1 SLS_NOTIFICATIONS_MODE=off node_modules/.bin/serverless package --stage ci --package '$PACKAGE_DIR'"
+check "the function role carries the permissions boundary" grep -q '"PermissionsBoundary"' "$PACKAGE_DIR/cloudformation-template-update-stack.json"
+rm -rf "$PACKAGE_DIR"
+
 reportResults

@@ -3,14 +3,7 @@
 import base64
 import json
 
-import pytest
-
-pytest.importorskip(
-    "mangum",
-    reason="mangum is not installed: the Lambda handler test needs `pip install -r requirements.txt`",
-)
-
-from main import handler  # noqa: E402  (after the skip check on purpose)
+from main import handler
 
 
 class FakeContext:
