@@ -6,6 +6,7 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
   statSync,
   writeFileSync
@@ -156,14 +157,22 @@ export async function addBytecode(options: TransformOptions): Promise<ArtifactRe
     const cached = path.join(options.cacheDir, `${key}.zip`)
     const cachedReport = path.join(options.cacheDir, `${key}.json`)
     let distributions: Record<string, number>
+    // The zip may be a link into serverless-python-requirements' own cache (layer: true): it is
+    // replaced by a file of its own, never written through, so that cache stays as the plugin made it.
+    const out = `${file}.spd`
     if (existsSync(cached) && existsSync(cachedReport)) {
-      copyFileSync(cached, file)
+      copyFileSync(cached, out)
       distributions = JSON.parse(readFileSync(cachedReport, 'utf8')) as Record<string, number>
     } else {
-      const out = `${file}.spd`
       const result = await exec.getExecOutput(options.python, [helper, file, out, options.pycCacheDir], {
-        silent: true
+        silent: true,
+        ignoreReturnCode: true
       })
+      if (result.exitCode !== 0) {
+        throw new Error(
+          `Adding bytecode to ${name} failed (exit code ${result.exitCode}): ${result.stderr.trim().split('\n').slice(-5).join('\n')}`
+        )
+      }
       distributions = (
         JSON.parse(result.stdout.trim().split('\n').pop() ?? '{}') as {
           distributions: Record<string, number>
@@ -171,9 +180,8 @@ export async function addBytecode(options: TransformOptions): Promise<ArtifactRe
       ).distributions
       copyFileSync(out, cached)
       writeFileSync(cachedReport, JSON.stringify(distributions))
-      copyFileSync(out, file)
-      rmSync(out)
     }
+    renameSync(out, file)
     replaced.set(before, sha256(file, 'base64'))
     reports.push({ file: name, size: statSync(file).size, distributions })
   }

@@ -21,7 +21,8 @@ export interface CacheSpec {
   restoreKeys: string[]
 }
 
-export type CacheOutcome = 'hit' | 'partial' | 'miss' | 'off'
+/** `local`: the machine already has it (a warm or self-hosted runner), so nothing was downloaded. */
+export type CacheOutcome = 'hit' | 'local' | 'partial' | 'miss' | 'off'
 
 /** What the post step saves: each cache that its step built in this run, and only those. */
 export interface CachePlan {
@@ -127,7 +128,7 @@ export async function savePlanned(plan: CachePlan): Promise<void> {
 export function cacheHit(outcomes: Partial<Record<CacheName, CacheOutcome>>): string | undefined {
   const used = Object.values(outcomes).filter(o => o !== 'off')
   if (!used.length) return Object.keys(outcomes).length ? 'false' : undefined
-  if (used.every(o => o === 'hit')) return 'true'
+  if (used.every(o => o === 'hit' || o === 'local')) return 'true'
   if (used.every(o => o === 'miss')) return 'false'
   return 'partial'
 }

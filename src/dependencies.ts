@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import * as semver from 'semver'
-import { FRAMEWORK_VERSIONS, PLUGIN_VERSIONS } from './defaults.js'
+import { FRAMEWORK_VERSIONS, LAMBDA_PYTHON_LIFECYCLE, PLUGIN_VERSIONS } from './defaults.js'
 import { UserError } from './errors.js'
 import type { Framework } from './inputs.js'
 import type { ServiceConfig } from './service.js'
@@ -188,12 +188,23 @@ export type InstallResult = 'installed' | 'up to date' | 'no package.json'
  * Installs the service's Node dependencies with its own package manager, from its lockfile, and is
  * skipped when node_modules was installed from that very lockfile under this Node ABI.
  */
+/** Whether node_modules was installed from this very lockfile under this Node ABI. */
+export function nodeModulesUpToDate(dir: string): boolean {
+  const project = nodeProject(dir)
+  const marker = path.join(dir, 'node_modules', MARKER)
+  return (
+    Boolean(project) &&
+    existsSync(marker) &&
+    readFileSync(marker, 'utf8') === fingerprint(dir, project as NodeProject)
+  )
+}
+
 export async function installNodeModules(dir: string, env: Record<string, string>): Promise<InstallResult> {
   const project = nodeProject(dir)
   if (!project) return 'no package.json'
   const marker = path.join(dir, 'node_modules', MARKER)
   const print = fingerprint(dir, project)
-  if (existsSync(marker) && readFileSync(marker, 'utf8') === print) {
+  if (nodeModulesUpToDate(dir)) {
     core.info(
       `node_modules already matches ${path.basename(project.lockfile ?? 'package.json')}; install skipped`
     )
@@ -348,4 +359,37 @@ export function frameworkKnowsRuntime(install: FrameworkInstall, runtime: string
   const provider = path.join(install.dir, 'lib', 'plugins', 'aws', 'provider.js')
   if (!existsSync(provider)) return undefined
   return readFileSync(provider, 'utf8').includes(`'${runtime}'`)
+}
+
+export interface RuntimeNote {
+  title: string
+  message: string
+}
+
+/**
+ * What to say about a runtime before building: that the framework's schema does not know it (a note
+ * suggesting osls, not just Serverless' schema warning), and that Lambda has deprecated it (a warning
+ * with the date its updates stop). `today` is YYYY-MM-DD.
+ */
+export function runtimeNotes(
+  runtime: string,
+  install: FrameworkInstall | undefined,
+  today: string
+): { schema?: RuntimeNote; deprecated?: RuntimeNote } {
+  const notes: { schema?: RuntimeNote; deprecated?: RuntimeNote } = {}
+  if (install && frameworkKnowsRuntime(install, runtime) === false) {
+    notes.schema = {
+      title: `${runtime} is newer than ${install.name} ${install.version}`,
+      message: `${install.name} ${install.version} does not list ${runtime} in its configuration schema, so it warns about it; Lambda runs it all the same. osls, the maintained fork of Serverless v3, knows it: depend on osls instead of serverless in package.json (or set the framework input to osls for a service without its own).`
+    }
+  }
+  const lifecycle = LAMBDA_PYTHON_LIFECYCLE[runtime]
+  if (lifecycle && lifecycle.deprecated <= today) {
+    const blocked = lifecycle.blockUpdate <= today
+    notes.deprecated = {
+      title: `${runtime} is deprecated`,
+      message: `Lambda deprecated ${runtime} on ${lifecycle.deprecated}: it gets no more security patches${blocked ? `, and since ${lifecycle.blockUpdate} functions on it can no longer be updated` : `, and from ${lifecycle.blockUpdate} functions on it can no longer be updated (new ones from ${lifecycle.blockCreate})`}. Move provider.runtime to a supported Python, such as python3.13.`
+    }
+  }
+  return notes
 }

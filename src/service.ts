@@ -182,9 +182,20 @@ function parseConfig(file: string, root: string): Doc | undefined {
       value = JSON.parse(text)
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error)
+      // Node names either the line and column, or the character position (older versions).
+      const lineColumn = /line (\d+) column (\d+)/.exec(reason)
+      const position = /at position (\d+)/.exec(reason)
+      const before = position ? text.slice(0, Number(position[1])).split('\n') : undefined
+      const [startLine, startColumn] = lineColumn
+        ? [Number(lineColumn[1]), Number(lineColumn[2])]
+        : before
+          ? [before.length, before[before.length - 1].length + 1]
+          : [undefined, undefined]
       throw new UserError(`${where} is not valid JSON: ${reason}. Fix the syntax there.`, {
         title: `${name} is not JSON`,
-        file: where
+        file: where,
+        startLine,
+        startColumn
       })
     }
   } else {
@@ -312,7 +323,8 @@ function architecturesOf(doc: Doc): string[] | 'variable' {
  * What packaging needs before pip runs, read from a configuration: the one as written when those
  * values are literals (undefined otherwise), or the one `serverless print` resolved.
  */
-export function readBuild(doc: Doc, file: string): Build | undefined {
+export function readBuild(doc: Doc, configFile: string): Build | undefined {
+  const file = path.basename(configFile)
   const runtimes = runtimesOf(doc)
   const architectures = architecturesOf(doc)
   const plugins = lookup(doc, 'plugins')
@@ -334,13 +346,13 @@ export function readBuild(doc: Doc, file: string): Build | undefined {
   if (python.length === 0) {
     throw new UserError(
       `${file} resolves provider.runtime to ${runtimes.join(', ') || 'nothing'}: this action deploys Python services. Set provider.runtime to a Lambda Python runtime such as python3.11.`,
-      { title: 'Not a Python service' }
+      { title: 'Not a Python service', file: configFile }
     )
   }
   if (python.length > 1) {
     throw new UserError(
       `${file} gives its functions different Python runtimes (${python.join(', ')}): their dependencies are built once, by one Python. Use one Python runtime for the service, or split it into services.`,
-      { title: 'Several Python runtimes' }
+      { title: 'Several Python runtimes', file: configFile }
     )
   }
   const arch = architectures.map(a => (a === 'arm64' ? 'arm64' : a === 'x86_64' ? 'x86_64' : a))
@@ -348,18 +360,19 @@ export function readBuild(doc: Doc, file: string): Build | undefined {
   if (unknown) {
     throw new UserError(
       `${file} has architecture '${unknown}': Lambda runs x86_64 or arm64. Set provider.architecture to one of them.`,
-      { title: 'Unknown architecture' }
+      { title: 'Unknown architecture', file: configFile }
     )
   }
   if (arch.length > 1) {
     throw new UserError(
       `${file} runs some functions on x86_64 and others on arm64: their dependencies are built once, for one platform. Give every Python function the same architecture, or split the service.`,
-      { title: 'Several architectures' }
+      { title: 'Several architectures', file: configFile }
     )
   }
   const pluginList = pluginNames(plugins)
-  // dockerizePip: true, or 'non-linux' (Docker everywhere but on Linux, which a Linux runner is).
-  const dockerizePip = dockerize === true || dockerize === 'true'
+  // dockerizePip: true, or 'non-linux' (Docker everywhere but on Linux: a macOS runner uses it).
+  const dockerizePip =
+    dockerize === true || dockerize === 'true' || (dockerize === 'non-linux' && process.platform !== 'linux')
   return {
     runtime: python[0],
     pythonVersion: python[0].replace(/^python/, ''),

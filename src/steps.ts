@@ -1,5 +1,5 @@
 import * as core from '@actions/core'
-import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { addBytecode, neverRun } from './artifact.js'
@@ -16,15 +16,15 @@ import {
 } from './cache.js'
 import { frameworkEnv, learnIdentity, nodeEnv, publishOutputs, type RunContext } from './context.js'
 import { resolveCredentials } from './credentials.js'
-import { LAMBDA_PYTHON_LIFECYCLE } from './defaults.js'
 import {
   checkFramework,
-  frameworkKnowsRuntime,
   installNodeModules,
+  nodeModulesUpToDate,
   nodeProject,
   ownFramework,
   prepareFramework,
-  providedPrefix
+  providedPrefix,
+  runtimeNotes
 } from './dependencies.js'
 import { marker, previewBody, pullRequestOf, upsertComment } from './comment.js'
 import { diagnose, rollbackFailedAdvice, serverlessError } from './diagnosis.js'
@@ -87,6 +87,9 @@ export function start(report: Report, phases: Phases): RunContext {
       functionKeys: functionKeys(config.doc),
       roleName: literalValue(config, 'provider.iam.role.name')
     })
+  // What packaging needs, when it is written out literally: checked now, before anything is installed.
+  if ((inputs.command === 'deploy' || inputs.command === 'package') && config.doc)
+    ctx.build = readBuild(config.doc, config.configFile)
   learnIdentity(ctx, known)
   return ctx
 }
@@ -109,8 +112,9 @@ function stsRegion(ctx: RunContext): string {
 
 export async function obtainCredentials(ctx: RunContext): Promise<void> {
   const { inputs } = ctx
-  // Packaging needs no AWS account unless the configuration reads from one (${ssm:}, ${cf:}): a role
-  // or an account check given for it is honoured, otherwise the environment is left as it is.
+  // Packaging needs no AWS account unless the configuration reads from one (${ssm:}, ${cf:}) or the
+  // service has layers (Serverless v3 then asks CloudFormation while packaging): a role or an account
+  // check given for it is honoured, otherwise the environment's own credentials, if any, are used.
   if (inputs.command === 'package' && !inputs.roleToAssume && !inputs.allowedAccountIds.length) {
     ctx.credentials = { env: {}, exclusive: false }
     return
@@ -129,7 +133,7 @@ export async function installNode(ctx: RunContext): Promise<void> {
     const modules = project?.lockfile
       ? nodeModulesCache(config.dir, project.lockfile, project.manager)
       : undefined
-    if (modules) await restoreCache(ctx, modules)
+    if (modules) await restoreCache(ctx, modules, nodeModulesUpToDate(config.dir))
     const installed = await installNodeModules(config.dir, env)
     ctx.report.nodeModules = installed
     if (modules && installed === 'installed') planSave(ctx, modules)
@@ -142,7 +146,11 @@ export async function installNode(ctx: RunContext): Promise<void> {
     const provided = ownFramework(config.dir)
       ? undefined
       : frameworkCache(providedPrefix(config, options).prefix)
-    if (provided && (await restoreCache(ctx, provided)) !== 'hit') planSave(ctx, provided)
+    if (
+      provided &&
+      (await restoreCache(ctx, provided, existsSync(path.join(provided.paths[0], '.complete')))) === 'miss'
+    )
+      planSave(ctx, provided)
     ctx.framework = await prepareFramework(config, options)
   })
   ctx.report.serverlessVersion = `${ctx.framework?.name === 'osls' ? 'osls ' : ''}${ctx.framework?.version}`
@@ -154,16 +162,25 @@ function planSave(ctx: RunContext, spec: CacheSpec): void {
   if (ctx.caches[spec.name] !== 'off') ctx.cachePlan.push(spec)
 }
 
-/** Restores one cache, unless caching is off or no cache service answers (said once, in a notice). */
-async function restoreCache(ctx: RunContext, spec: CacheSpec): Promise<CacheOutcome> {
-  if (ctx.inputs.cache && ctx.cacheOff === undefined) {
+/**
+ * Restores one cache, unless caching is off, no cache service answers (said once, in a notice), or
+ * the machine already has what it holds: a warm runner downloads nothing.
+ */
+async function restoreCache(ctx: RunContext, spec: CacheSpec, present = false): Promise<CacheOutcome> {
+  if (ctx.inputs.cache && !present && ctx.cacheOff === undefined) {
     ctx.cacheOff = (await cacheServiceReachable()) ?? ''
     if (ctx.cacheOff)
       core.notice(`No caches restored or saved: ${ctx.cacheOff}. The run goes on without them.`, {
         title: 'Caching off'
       })
   }
-  const outcome = !ctx.inputs.cache || ctx.cacheOff ? 'off' : await restore(spec)
+  const outcome: CacheOutcome = !ctx.inputs.cache
+    ? 'off'
+    : present
+      ? 'local'
+      : ctx.cacheOff
+        ? 'off'
+        : await restore(spec)
   ctx.caches[spec.name] = outcome
   ctx.report.cacheHit = ctx.cacheOff ? undefined : cacheHit(ctx.caches)
   ctx.report.caches = Object.entries(ctx.caches)
@@ -225,7 +242,6 @@ function failed(ctx: RunContext, what: string, result: ServerlessResult): never 
 export async function resolveService(ctx: RunContext): Promise<void> {
   const { inputs, config } = ctx
   const builds = inputs.command === 'deploy' || inputs.command === 'package'
-  if (builds && config.doc) ctx.build = readBuild(config.doc, path.basename(config.configFile))
   if (builds && ctx.build) return
   const call = serverlessCall(ctx, [], forwardedArgs('print', inputs.args))
   const result = await core.group('serverless print (what Serverless resolves)', () => {
@@ -246,7 +262,7 @@ export async function resolveService(ctx: RunContext): Promise<void> {
     )
   }
   useIdentity(ctx, identity)
-  if (builds) ctx.build = readBuild(result.config, path.basename(config.configFile))
+  if (builds) ctx.build = readBuild(result.config, config.configFile)
 }
 
 function useIdentity(ctx: RunContext, identity: Identity): void {
@@ -293,21 +309,9 @@ export async function preparePython(ctx: RunContext): Promise<void> {
 
 /** A runtime the framework does not know, or one Lambda has deprecated, gets a word before the build. */
 function warnAboutRuntime(ctx: RunContext, runtime: string): void {
-  if (ctx.framework && frameworkKnowsRuntime(ctx.framework, runtime) === false) {
-    core.notice(
-      `${ctx.framework.name} ${ctx.framework.version} does not list ${runtime} in its configuration schema, so it warns about it; Lambda runs it all the same. osls, the maintained fork of Serverless v3, knows it: depend on osls instead of serverless in package.json (or set the framework input to osls for a service without its own).`,
-      { title: `${runtime} is newer than ${ctx.framework.name} ${ctx.framework.version}` }
-    )
-  }
-  const lifecycle = LAMBDA_PYTHON_LIFECYCLE[runtime]
-  const today = new Date().toISOString().slice(0, 10)
-  if (lifecycle && lifecycle.deprecated <= today) {
-    const blocked = lifecycle.blockUpdate <= today
-    core.warning(
-      `Lambda deprecated ${runtime} on ${lifecycle.deprecated}: it gets no more security patches${blocked ? `, and since ${lifecycle.blockUpdate} functions on it can no longer be updated` : `, and from ${lifecycle.blockUpdate} functions on it can no longer be updated (new ones from ${lifecycle.blockCreate})`}. Move provider.runtime to a supported Python, such as python3.13.`,
-      { title: `${runtime} is deprecated` }
-    )
-  }
+  const notes = runtimeNotes(runtime, ctx.framework, new Date().toISOString().slice(0, 10))
+  if (notes.schema) core.notice(notes.schema.message, { title: notes.schema.title })
+  if (notes.deprecated) core.warning(notes.deprecated.message, { title: notes.deprecated.title })
 }
 
 /** `serverless package`: builds the artifacts, and leaves Serverless' own account of the service. */
@@ -317,7 +321,17 @@ export async function packageService(ctx: RunContext): Promise<void> {
   const args = inputs.command === 'package' ? inputs.args : forwardedArgs('package', inputs.args)
   const started = Date.now()
   const python = ctx.build?.pythonRequirements && !ctx.build.dockerizePip ? pythonCacheOf(ctx) : undefined
-  if (python && (await restoreCache(ctx, python)) !== 'hit') planSave(ctx, python)
+  if (
+    python &&
+    !['hit', 'local', 'off'].includes(
+      await restoreCache(
+        ctx,
+        python,
+        python.paths.every(p => existsSync(p))
+      )
+    )
+  )
+    planSave(ctx, python)
   const result = await serverless(ctx, ['package'], args, pipTargetEnv(ctx))
   if (result.exitCode !== 0) failed(ctx, 'package', result)
   const packaged = readPackagedService(ctx.config.dir, started - 1000)

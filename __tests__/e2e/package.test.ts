@@ -1,10 +1,9 @@
 import { jest } from '@jest/globals'
-import { execFileSync } from 'node:child_process'
 import { existsSync, rmSync } from 'node:fs'
 import path from 'node:path'
-import { copyFixture, zipEntries } from '../support/fixture.js'
+import { copyFixture, invokeArtifact, zipEntries } from '../support/fixture.js'
 import { pipEnv } from '../support/pip.js'
-import { ROOT, runAction, type ActionRun } from '../support/runner.js'
+import { runAction, type ActionRun } from '../support/runner.js'
 
 jest.setTimeout(600_000)
 
@@ -41,23 +40,7 @@ describe('package a service that brings no package.json, with no AWS credentials
     expect(listing).toMatch(/^fastapi\//m)
     expect(listing).not.toMatch(/^node_modules\//m)
 
-    const lines = execFileSync(
-      'python3',
-      [
-        '-S',
-        path.join(ROOT, '__tests__', 'support', 'invoke.py'),
-        artifact,
-        'handler.handler',
-        '/',
-        '/health'
-      ],
-      {
-        encoding: 'utf8'
-      }
-    )
-      .trim()
-      .split('\n')
-      .map(line => JSON.parse(line) as { path: string; statusCode: number; body: string })
+    const lines = invokeArtifact(artifact, 'handler.handler', ['/', '/health'])
     expect(lines.map(l => [l.path, l.statusCode, JSON.parse(l.body)])).toEqual([
       ['/', 200, { message: 'Hello from FastAPI on AWS Lambda' }],
       ['/health', 200, { status: 'ok' }]

@@ -2,7 +2,7 @@ import { jest } from '@jest/globals'
 import { existsSync, mkdtempSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { zipEntries } from '../support/fixture.js'
+import { invokeArtifact, zipEntries } from '../support/fixture.js'
 import { pipEnv } from '../support/pip.js'
 import { runAction, type ActionRun } from '../support/runner.js'
 import { applyTemplate } from '../template/helpers.js'
@@ -39,6 +39,24 @@ describe('the action packages a project applied from the devcontainer template',
     expect(listing).toMatch(/^fastapi\//m)
     expect(listing).toMatch(/^mangum\//m)
     expect(listing).not.toMatch(/^(node_modules|tests|uvicorn)\//m)
+    // Bytecode for the runtime's own Python, the service's modules included.
+    expect(listing).toMatch(/^__pycache__\/main\.cpython-311\.pyc$/m)
+    expect(listing).toMatch(/^fastapi\/__pycache__\/applications\.cpython-311\.pyc$/m)
+    // pydantic-core, the one binary dependency, is the manylinux x86_64 build.
+    expect(listing).toMatch(/^pydantic_core\/_pydantic_core\.cpython-311-x86_64-linux-gnu\.so$/m)
+    expect(listing).toMatch(/^pydantic_core-[\d.]+\.dist-info\/WHEEL$/m)
+    expect(Number(first.outputs['artifact-size'])).toBeGreaterThan(1_000_000)
+  })
+
+  it('serves / and /health through Mangum from the unzipped, read-only artifact', () => {
+    const lines = invokeArtifact(path.join(project, '.serverless', 'fastapi-lambda.zip'), 'main.handler', [
+      '/',
+      '/health'
+    ])
+    expect(lines.map(l => [l.path, l.statusCode, JSON.parse(l.body)])).toEqual([
+      ['/', 200, { message: 'Hello from FastAPI on AWS Lambda' }],
+      ['/health', 200, { status: 'ok' }]
+    ])
   })
 
   it('packages it again without installing node_modules again', async () => {

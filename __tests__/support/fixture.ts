@@ -21,3 +21,26 @@ export function zipEntries(file: string, python = 'python3'): string[] {
   const script = 'import json, sys, zipfile; print(json.dumps(zipfile.ZipFile(sys.argv[1]).namelist()))'
   return JSON.parse(execFileSync(python, ['-c', script, file], { encoding: 'utf8' })) as string[]
 }
+
+export interface Answer {
+  path: string
+  statusCode: number
+  body: string
+}
+
+/**
+ * Invokes a handler from a Serverless artifact as Lambda would run it (read-only, no bytecode
+ * writes, nothing but the zip and the standard library) with API Gateway HTTP API events.
+ */
+export function invokeArtifact(artifact: string, handler: string, paths: string[]): Answer[] {
+  return execFileSync(
+    'python3',
+    ['-S', '-B', path.join(ROOT, '__tests__', 'support', 'invoke.py'), artifact, handler, ...paths],
+    {
+      encoding: 'utf8'
+    }
+  )
+    .trim()
+    .split('\n')
+    .map(line => JSON.parse(line) as Answer)
+}

@@ -84,15 +84,23 @@ const FAULTS: Record<Fault, [number, string, string]> = {
 
 export interface FaultProxy {
   endpoint: string
-  /** AssumeRoleWithWebIdentity calls seen, faulted or not. */
+  /** Calls of the faulted action seen, faulted or not. */
   assumeCalls: number
   /** Every credential value STS handed out through this proxy, for leak checks. */
   secrets: string[]
   close: () => Promise<void>
 }
 
-/** Sits in front of moto's STS and answers the first `count` AssumeRoleWithWebIdentity calls with a fault. */
-export async function startFaultProxy(target: string, fault: Fault, count: number): Promise<FaultProxy> {
+/**
+ * Sits in front of moto and answers the first `count` calls of an AWS query-API action (STS's
+ * AssumeRoleWithWebIdentity by default, or CloudFormation's DescribeStacks…) with a fault.
+ */
+export async function startFaultProxy(
+  target: string,
+  fault: Fault,
+  count: number,
+  action = 'AssumeRoleWithWebIdentity'
+): Promise<FaultProxy> {
   const upstream = new URL(target)
   const state = { assumeCalls: 0, secrets: [] as string[] }
   let remaining = count
@@ -101,7 +109,7 @@ export async function startFaultProxy(target: string, fault: Fault, count: numbe
     request.on('data', chunk => chunks.push(chunk))
     request.on('end', () => {
       const body = Buffer.concat(chunks)
-      if (body.toString().includes('AssumeRoleWithWebIdentity')) {
+      if (body.toString().includes(`Action=${action}`)) {
         state.assumeCalls++
         if (remaining-- > 0) {
           const [status, code, message] = FAULTS[fault]

@@ -1,41 +1,36 @@
-import { execFileSync, spawnSync } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { createReadStream, mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 
+/** The Python that runs the tests (python3 on PATH): a release is built from it, on any machine. */
+export function testPython(): { executable: string; version: string; minor: string } {
+  const [executable, version] = execFileSync(
+    'python3',
+    ['-c', 'import sys; print(sys.executable); print("%d.%d.%d" % sys.version_info[:3])'],
+    { encoding: 'utf8' }
+  )
+    .trim()
+    .split('\n')
+  return { executable, version, minor: version.split('.').slice(0, 2).join('.') }
+}
+
 /**
- * A Python on this machine that is not the one PATH selects: pyenv's `python3.X` shims exit 127 for
- * versions that are installed but not selected, which is what the action has to get past.
+ * A folder of `python`-like commands that exist but do not run, as pyenv's shims for versions that are
+ * not selected do (exit 127): put first on PATH, they hide every Python of the machine by those names.
  */
-export function pythonOnMachine(minor: string): { executable: string; version: string } | undefined {
-  const versions = spawnSync('pyenv', ['versions', '--bare'], { encoding: 'utf8' })
-  const candidates = (versions.stdout ?? '').split('\n').filter(v => v.startsWith(`${minor}.`))
-  for (const version of candidates) {
-    const probe = spawnSync(`python${minor}`, ['-c', 'import sys; print(sys.executable)'], {
-      encoding: 'utf8',
-      env: { ...process.env, PYENV_VERSION: version }
-    })
-    if (probe.status === 0) return { executable: probe.stdout.trim(), version }
+export function unansweredShims(names: string[]): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'unanswered-'))
+  for (const name of names) {
+    writeFileSync(
+      path.join(dir, name),
+      `#!/bin/sh\necho "pyenv: ${name}: command not found" >&2\nexit 127\n`,
+      { mode: 0o755 }
+    )
   }
-  return undefined
-}
-
-/** Whether a command runs (not just exists: pyenv's shims exist for unselected versions and exit 127). */
-export function answers(command: string): boolean {
-  return spawnSync(command, ['-c', 'pass'], { stdio: 'ignore' }).status === 0
-}
-
-/**
- * Why a download of Python `minor` cannot be exercised here, or '' when it can: there must be such a
- * Python to build a release from, and it must not already answer on PATH.
- */
-export function downloadSkipReason(minor: string): string {
-  if (!pythonOnMachine(minor)) return `no Python ${minor} on this machine (pyenv) to build a release from`
-  if (answers(`python${minor}`))
-    return `python${minor} already answers on PATH, so nothing would be downloaded`
-  return ''
+  return dir
 }
 
 /**

@@ -38,6 +38,8 @@ export interface RunOptions {
   entry?: string
   /** The main step's saved state, for the post step (the runner passes it as STATE_<name>). */
   state?: Record<string, string>
+  /** Kills the step and every process it started (SIGKILL, as a cancelled or lost runner does) once stdout matches. */
+  killWhen?: RegExp
 }
 
 /**
@@ -127,13 +129,22 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
     else env[key] = value
   }
 
+  // Its own process group when it is to be killed, so that the kill reaches serverless and pip too.
   const child = spawn(options.node ?? process.execPath, [options.entry ?? DIST], {
     cwd: options.cwd ?? ROOT,
-    env
+    env,
+    detached: Boolean(options.killWhen)
   })
   let stdout = ''
   let stderr = ''
-  child.stdout.on('data', chunk => (stdout += String(chunk)))
+  let killed = false
+  child.stdout.on('data', chunk => {
+    stdout += String(chunk)
+    if (options.killWhen && !killed && child.pid && options.killWhen.test(stdout)) {
+      killed = true
+      process.kill(-child.pid, 'SIGKILL')
+    }
+  })
   child.stderr.on('data', chunk => (stderr += String(chunk)))
   const exitCode = await new Promise<number>(resolve => child.on('close', code => resolve(code ?? -1)))
   return {

@@ -27,7 +27,7 @@ const warning = jest.fn()
 jest.unstable_mockModule('@actions/exec', () => ({ exec }))
 jest.unstable_mockModule('@actions/core', () => ({ info: jest.fn(), warning }))
 
-const { checkFramework, installCommand, installNodeModules, nodeProject, projectFramework } =
+const { checkFramework, installCommand, installNodeModules, nodeProject, projectFramework, runtimeNotes } =
   await import('../../src/dependencies.js')
 const { UserError } = await import('../../src/errors.js')
 const { SERVERLESS_VERSION } = await import('../../src/defaults.js')
@@ -313,5 +313,38 @@ describe('installNodeModules', () => {
     const dir = project({ 'package.json': { packageManager: 'pnpm@9.12.0' }, 'pnpm-lock.yaml': '' })
     await installNodeModules(dir, env)
     expect(calls[0].env).toEqual({ COREPACK_ENABLE_DOWNLOAD_PROMPT: '0', PATH: '/usr/bin' })
+  })
+})
+
+describe('runtimeNotes', () => {
+  const framework = (dir: string, version: string) => ({
+    name: 'serverless' as const,
+    version,
+    entry: path.join(dir, 'bin', 'serverless.js'),
+    dir,
+    source: 'project' as const
+  })
+
+  it("notes a runtime the framework's schema does not list, suggesting osls", () => {
+    const dir = project({})
+    mkdirSync(path.join(dir, 'lib', 'plugins', 'aws'), { recursive: true })
+    writeFileSync(
+      path.join(dir, 'lib', 'plugins', 'aws', 'provider.js'),
+      "enum: ['python3.10', 'python3.11']"
+    )
+    expect(runtimeNotes('python3.12', framework(dir, '3.40.0'), '2026-11-29').schema?.message).toMatch(
+      /^serverless 3\.40\.0 does not list python3\.12 in its configuration schema.+osls/
+    )
+    expect(runtimeNotes('python3.11', framework(dir, '3.40.0'), '2026-11-29').schema).toBeUndefined()
+  })
+
+  it('warns about a runtime Lambda has deprecated, with the date its updates stop', () => {
+    expect(runtimeNotes('python3.10', undefined, '2026-11-29').deprecated?.message).toBe(
+      'Lambda deprecated python3.10 on 2026-10-31: it gets no more security patches, and from 2027-03-03 functions on it can no longer be updated (new ones from 2027-02-01). Move provider.runtime to a supported Python, such as python3.13.'
+    )
+    expect(runtimeNotes('python3.9', undefined, '2027-06-01').deprecated?.message).toContain(
+      'and since 2027-03-03 functions on it can no longer be updated'
+    )
+    expect(runtimeNotes('python3.11', undefined, '2026-11-29').deprecated).toBeUndefined()
   })
 })

@@ -5,6 +5,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  rmSync,
   statSync,
   symlinkSync,
   writeFileSync
@@ -12,11 +13,10 @@ import {
 import os from 'node:os'
 import path from 'node:path'
 import {
-  answers,
   buildPythonRelease,
-  downloadSkipReason,
-  pythonOnMachine,
   serveRelease,
+  testPython,
+  unansweredShims,
   type ReleaseServer
 } from '../support/python-release.js'
 
@@ -145,11 +145,21 @@ describe('findOnPath', () => {
     expect(await findOnPath(`${onPath}.999`)).toBeUndefined()
   })
 
-  const answered = answers('python3.12')
-  if (answered) console.log('Skipping the unanswered-shim case: python3.12 answers on this machine')
-  ;(answered ? it.skip : it)('runs candidates rather than trusting a shim that is not selected', async () => {
-    expect(await probe('python3.12')).toBeUndefined()
-    expect(await findOnPath('3.12')).toBeUndefined()
+  it('runs candidates rather than trusting a shim that does not run', async () => {
+    // python3.X exists first on PATH but exits 127, as an unselected pyenv shim does; python3 answers.
+    const shims = unansweredShims([`python${onPath}`])
+    const before = process.env.PATH
+    process.env.PATH = [shims, before].join(path.delimiter)
+    try {
+      expect(await probe(`python${onPath}`)).toBeUndefined()
+      const found = await findOnPath(onPath)
+      expect(found?.executable).toBe(
+        execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim()
+      )
+    } finally {
+      process.env.PATH = before
+      rmSync(shims, { recursive: true, force: true })
+    }
   })
 })
 
@@ -207,60 +217,62 @@ describe('expose', () => {
   })
 })
 
-const source = pythonOnMachine('3.12')
-const reason = downloadSkipReason('3.12')
-if (reason) console.log(`Skipping the Python download tests: ${reason}`)
-const withRelease = reason ? describe.skip : describe
+// The release is built from the Python that runs the tests; every Python of that version is hidden.
+const source = testPython()
 
-withRelease('download and setupPython from a loopback release', () => {
+describe('download and setupPython from a loopback release', () => {
   let server: ReleaseServer
   let before: string | undefined
+  let shims: string
   const binDir = path.join(home, 'bin-setup')
 
   beforeAll(async () => {
     before = process.env.PATH
-    const tarball = withToolCacheDefault(buildPythonRelease(source!.executable, source!.version))
-    server = await serveRelease(tarball, source!.version)
+    shims = unansweredShims(['python', 'python3', `python${source.minor}`])
+    process.env.PATH = [shims, before].join(path.delimiter)
+    const tarball = withToolCacheDefault(buildPythonRelease(source.executable, source.version))
+    server = await serveRelease(tarball, source.version)
   })
   afterAll(async () => {
     process.env.PATH = before
+    rmSync(shims, { recursive: true, force: true })
     await server?.close()
   })
 
   it('downloads the build, runs its setup.sh into the tool cache and exposes it', async () => {
-    const installed = path.join(process.env.RUNNER_TOOL_CACHE!, 'Python', source!.version, 'x64')
+    const installed = path.join(process.env.RUNNER_TOOL_CACHE!, 'Python', source.version, 'x64')
     const python = await setupPython({
-      version: '3.12',
+      version: source.minor,
       arch: 'x64',
       manifestUrl: server.manifestUrl,
       binDir
     })
     expect(python).toEqual({
-      version: source!.version,
+      version: source.version,
       executable: path.join(installed, 'bin', 'python3'),
       source: 'download'
     })
     expect(server.requests).toEqual([
       '/versions-manifest.json',
-      `/python-${source!.version}-linux-22.04-x64.tar.gz`
+      `/python-${source.version}-linux-22.04-x64.tar.gz`
     ])
     expect(existsSync(`${installed}.complete`)).toBe(true)
     expect(process.env.PATH!.split(path.delimiter).slice(0, 2)).toEqual([binDir, path.join(installed, 'bin')])
     const version = execFileSync(path.join(binDir, 'python3'), ['-c', 'import sys; print(sys.version)'], {
       encoding: 'utf8'
     })
-    expect(version.startsWith(`${source!.version} `)).toBe(true)
+    expect(version.startsWith(`${source.version} `)).toBe(true)
     expect(execFileSync(path.join(binDir, 'pip'), ['--version'], { encoding: 'utf8' })).toContain(
-      '(python 3.12)'
+      `(python ${source.minor})`
     )
   })
 
   it('finds it in the tool cache the next time and downloads nothing', async () => {
     // A later job starts from the runner's PATH, without the first run's wrappers.
-    process.env.PATH = before
+    process.env.PATH = [shims, before].join(path.delimiter)
     const count = server.requests.length
     const python = await setupPython({
-      version: '3.12',
+      version: source.minor,
       arch: 'x64',
       manifestUrl: server.manifestUrl,
       binDir
@@ -270,10 +282,10 @@ withRelease('download and setupPython from a loopback release', () => {
   })
 
   it('fails with a UserError for a version the manifest lacks', async () => {
-    const failure = download('3.10', 'x64', server.manifestUrl)
+    const failure = download('3.9', 'x64', server.manifestUrl)
     await expect(failure).rejects.toBeInstanceOf(UserError)
     await expect(failure).rejects.toThrow(
-      `Python 3.10 has no build for ${process.platform}/x64 in ${server.manifestUrl}`
+      `Python 3.9 has no build for ${process.platform}/x64 in ${server.manifestUrl}`
     )
   })
 })

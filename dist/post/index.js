@@ -98308,7 +98308,7 @@ function cacheHit(outcomes) {
     const used = Object.values(outcomes).filter(o => o !== 'off');
     if (!used.length)
         return Object.keys(outcomes).length ? 'false' : undefined;
-    if (used.every(o => o === 'hit'))
+    if (used.every(o => o === 'hit' || o === 'local'))
         return 'true';
     if (used.every(o => o === 'miss'))
         return 'false';

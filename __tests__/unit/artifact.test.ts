@@ -1,0 +1,167 @@
+import { createHash } from 'node:crypto'
+import { execFileSync } from 'node:child_process'
+import {
+  copyFileSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync
+} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { jest } from '@jest/globals'
+import { addBytecode, neverRun } from '../../src/artifact.js'
+
+jest.setTimeout(60_000)
+
+const root = mkdtempSync(path.join(os.tmpdir(), 'unit-artifact-'))
+afterAll(() => rmSync(root, { recursive: true, force: true }))
+
+/** Writes a zip with the given entries (Python's zipfile, 1980 dates as Serverless writes them). */
+function zip(file: string, entries: Record<string, string>): void {
+  const script =
+    'import json, sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:\n    for name, text in json.loads(sys.argv[2]).items():\n        z.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), text)\n'
+  execFileSync('python3', ['-c', script, file, JSON.stringify(entries)])
+}
+
+/** What a .pyc inside a zip says of itself: its flags (1 = unchecked hash) and the source path it names. */
+function pycInfo(file: string, name: string): { flags: number; filename: string } {
+  const script =
+    'import marshal, sys, zipfile\ndata = zipfile.ZipFile(sys.argv[1]).read(sys.argv[2])\nprint(int.from_bytes(data[4:8], "little"), marshal.loads(data[16:]).co_filename)'
+  const [flags, filename] = execFileSync('python3', ['-c', script, file, name], { encoding: 'utf8' })
+    .trim()
+    .split(' ')
+  return { flags: Number(flags), filename }
+}
+
+function names(file: string): string[] {
+  return JSON.parse(
+    execFileSync(
+      'python3',
+      ['-c', 'import json, sys, zipfile; print(json.dumps(zipfile.ZipFile(sys.argv[1]).namelist()))', file],
+      {
+        encoding: 'utf8'
+      }
+    )
+  ) as string[]
+}
+
+const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('base64')
+
+function packaged(name: string): { dir: string; cache: string; pyc: string } {
+  const dir = path.join(root, name, '.serverless')
+  mkdirSync(dir, { recursive: true })
+  zip(path.join(dir, 'api.zip'), {
+    'handler.py': 'import lib\n\ndef handler(event, context):\n    return lib.answer()\n',
+    'lib/__init__.py': 'def answer():\n    return 42\n',
+    'lib/broken.py': 'def broken(:\n',
+    'uvicorn/__init__.py': 'SERVER = True\n',
+    'uvicorn-0.30.0.dist-info/RECORD': 'uvicorn/__init__.py,,\nuvicorn-0.30.0.dist-info/RECORD,,\n',
+    'lib/__pycache__/__init__.cpython-311.pyc': 'stale timestamp bytecode'
+  })
+  zip(path.join(dir, 'pythonRequirements.zip'), { 'python/layered.py': 'X = 1\n' })
+  const hashes = { api: sha(path.join(dir, 'api.zip')), layer: sha(path.join(dir, 'pythonRequirements.zip')) }
+  const template = JSON.stringify({ Resources: { ApiVersion: { Properties: { CodeSha256: hashes.api } } } })
+  writeFileSync(path.join(dir, 'cloudformation-template-update-stack.json'), template)
+  writeFileSync(
+    path.join(dir, 'serverless-state.json'),
+    JSON.stringify({ service: { provider: { compiledCloudFormationTemplate: JSON.parse(template) } } })
+  )
+  return { dir, cache: path.join(root, name, 'cache'), pyc: path.join(root, 'pyc') }
+}
+
+describe('addBytecode', () => {
+  const run = (p: ReturnType<typeof packaged>) =>
+    addBytecode({ dir: p.dir, python: 'python3', cacheDir: p.cache, pycCacheDir: p.pyc, tempDir: root })
+
+  it('adds unchecked-hash bytecode for the running Python, with Lambda paths, and drops stale bytecode', async () => {
+    const p = packaged('first')
+    const reports = await run(p)
+    const api = path.join(p.dir, 'api.zip')
+    const entries = names(api)
+    const tag = execFileSync('python3', ['-c', 'import sys; print(sys.implementation.cache_tag)'], {
+      encoding: 'utf8'
+    }).trim()
+    expect(entries).toEqual(
+      expect.arrayContaining([
+        `__pycache__/handler.${tag}.pyc`,
+        `lib/__pycache__/__init__.${tag}.pyc`,
+        'lib/broken.py'
+      ])
+    )
+    // A file Python cannot compile stays source only.
+    expect(entries).not.toContain(`lib/__pycache__/broken.${tag}.pyc`)
+    expect(pycInfo(api, `__pycache__/handler.${tag}.pyc`)).toEqual({
+      flags: 1,
+      filename: '/var/task/handler.py'
+    })
+    expect(pycInfo(api, `lib/__pycache__/__init__.${tag}.pyc`).flags).toBe(1)
+    // A layer's modules live under /opt.
+    expect(
+      pycInfo(path.join(p.dir, 'pythonRequirements.zip'), `python/__pycache__/layered.${tag}.pyc`).filename
+    ).toBe('/opt/python/layered.py')
+    expect(reports.map(r => r.file).sort()).toEqual(['api.zip', 'pythonRequirements.zip'])
+    expect(reports.find(r => r.file === 'api.zip')?.distributions.uvicorn).toBeGreaterThan(0)
+  })
+
+  it('points the compiled template and the state file at the new zip', async () => {
+    const p = packaged('hashes')
+    const before = sha(path.join(p.dir, 'api.zip'))
+    await run(p)
+    const after = sha(path.join(p.dir, 'api.zip'))
+    expect(after).not.toBe(before)
+    for (const file of ['cloudformation-template-update-stack.json', 'serverless-state.json']) {
+      const text = readFileSync(path.join(p.dir, file), 'utf8')
+      expect(text).toContain(after)
+      expect(text).not.toContain(before)
+    }
+  })
+
+  it('writes the same bytes for the same input, and reuses its result the second time', async () => {
+    const a = packaged('same-a')
+    const b = packaged('same-b')
+    const original = path.join(root, 'original.zip')
+    copyFileSync(path.join(a.dir, 'api.zip'), original)
+    await run(a)
+    await run({ ...b, cache: a.cache })
+    expect(sha(path.join(b.dir, 'api.zip'))).toBe(sha(path.join(a.dir, 'api.zip')))
+    // From another cache folder (an empty machine), each module's bytecode is still compiled once only.
+    const c = packaged('same-c')
+    await run({ ...c, cache: path.join(root, 'empty-cache') })
+    expect(sha(path.join(c.dir, 'api.zip'))).toBe(sha(path.join(a.dir, 'api.zip')))
+  })
+})
+
+describe('neverRun', () => {
+  it('names development servers and test tools with what they add', () => {
+    expect(
+      neverRun([
+        { file: 'a.zip', size: 1, distributions: { fastapi: 500, uvicorn: 300, pytest: 200 } },
+        { file: 'layer.zip', size: 1, distributions: { uvloop: 900 } }
+      ])
+    ).toEqual([
+      { name: 'uvloop', bytes: 900 },
+      { name: 'uvicorn', bytes: 300 },
+      { name: 'pytest', bytes: 200 }
+    ])
+  })
+})
+
+describe('a zip that is a link into serverless-python-requirements’ cache (layer: true)', () => {
+  it('is replaced by a file of its own; the plugin’s cached zip is left as it was', async () => {
+    const p = packaged('linked')
+    const pluginCache = path.join(root, 'plugin-cache.zip')
+    const layer = path.join(p.dir, 'pythonRequirements.zip')
+    copyFileSync(layer, pluginCache)
+    const before = sha(pluginCache)
+    rmSync(layer)
+    symlinkSync(pluginCache, layer)
+    await addBytecode({ dir: p.dir, python: 'python3', cacheDir: p.cache, pycCacheDir: p.pyc, tempDir: root })
+    expect(sha(pluginCache)).toBe(before)
+    expect(lstatSync(layer).isSymbolicLink()).toBe(false)
+    expect(names(layer).some(name => name.endsWith('.pyc'))).toBe(true)
+  })
+})
