@@ -137,6 +137,7 @@ function sha256(file: string, encoding: 'hex' | 'base64'): string {
 /** Transforms every zip under .serverless and points the compiled template at the new ones. */
 export async function addBytecode(options: TransformOptions): Promise<ArtifactReport[]> {
   const helper = path.join(options.tempDir, 'spd-artifact.py')
+  mkdirSync(options.tempDir, { recursive: true })
   writeFileSync(helper, TRANSFORM)
   const version = (
     await exec.getExecOutput(options.python, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'], {

@@ -140,7 +140,7 @@ export async function installNode(ctx: RunContext): Promise<void> {
     const options = {
       requested: inputs.serverlessVersion,
       framework: inputs.framework,
-      cacheRoot: process.env.RUNNER_TOOL_CACHE || path.join(os.tmpdir(), 'tool-cache'),
+      cacheRoot: runnerDir('tool-cache'),
       env
     }
     const provided = ownFramework(config.dir)
@@ -287,12 +287,11 @@ export async function preparePython(ctx: RunContext): Promise<void> {
       `Input 'python-version' is '${inputs.pythonVersion}' but the functions run on ${build.runtime}: dependencies are built for ${inputs.pythonVersion} and run on ${build.runtime} in Lambda.`
     )
   }
-  const runnerTemp = process.env.RUNNER_TEMP || os.tmpdir()
   ctx.python = await setupPython({
     version,
     arch: os.arch(),
     manifestUrl: process.env.PYTHON_VERSIONS_MANIFEST_URL || PYTHON_MANIFEST_URL,
-    binDir: path.join(runnerTemp, 'serverless-python-deploy', 'bin')
+    binDir: runnerDir('temp', 'bin')
   })
   ctx.report.pythonVersion = ctx.python.version
   publishOutputs(ctx.report)
@@ -355,21 +354,25 @@ function pythonCacheOf(ctx: RunContext): CacheSpec {
 }
 
 function pycCacheDir(): string {
-  return path.join(
-    process.env.RUNNER_TOOL_CACHE || path.join(os.tmpdir(), 'tool-cache'),
-    'serverless-python-deploy',
-    'pyc'
-  )
+  return runnerDir('tool-cache', 'serverless-python-deploy', 'pyc')
+}
+
+/**
+ * The runner's folders: its temp folder (emptied after every job) for what this run writes for itself,
+ * its tool cache (kept on self-hosted runners) for what later runs reuse. Outside a runner, the OS's.
+ */
+function runnerDir(kind: 'temp' | 'tool-cache', ...parts: string[]): string {
+  const root =
+    kind === 'temp'
+      ? path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'serverless-python-deploy')
+      : process.env.RUNNER_TOOL_CACHE || path.join(os.tmpdir(), 'tool-cache')
+  return path.join(root, ...parts)
 }
 
 /** The environment that sends serverless-python-requirements' pip to the Lambda platform helper. */
 function pipTargetEnv(ctx: RunContext): Record<string, string> {
   if (!ctx.wheelTarget) return {}
-  const helper = path.join(
-    process.env.RUNNER_TEMP || os.tmpdir(),
-    'serverless-python-deploy',
-    'pip-lambda.py'
-  )
+  const helper = runnerDir('temp', 'pip-lambda.py')
   mkdirSync(path.dirname(helper), { recursive: true })
   writeFileSync(helper, PIP_HELPER)
   return wheelTargetEnv(ctx.wheelTarget, helper)
@@ -391,13 +394,9 @@ export async function optimiseArtifact(ctx: RunContext): Promise<void> {
     const reports = await addBytecode({
       dir,
       python: python.executable,
-      cacheDir: path.join(
-        process.env.RUNNER_TOOL_CACHE || path.join(os.tmpdir(), 'tool-cache'),
-        'serverless-python-deploy',
-        'artifacts'
-      ),
+      cacheDir: runnerDir('tool-cache', 'serverless-python-deploy', 'artifacts'),
       pycCacheDir: pycCacheDir(),
-      tempDir: process.env.RUNNER_TEMP || os.tmpdir()
+      tempDir: runnerDir('temp')
     })
     const unused = neverRun(reports)
     if (unused.length) {
