@@ -5,7 +5,7 @@ import path from 'node:path'
 import { copyFixture } from '../support/fixture.js'
 import { startMoto, type Moto } from '../support/moto.js'
 import { pipEnv } from '../support/pip.js'
-import { NODE24, runAction, type ActionRun } from '../support/runner.js'
+import { NODE24, runAction, type ActionRun, errorLines } from '../support/runner.js'
 
 jest.setTimeout(600_000)
 
@@ -34,8 +34,6 @@ async function action(command: string, inputs: Record<string, string> = {}): Pro
   if (run.exitCode !== 0) console.log(run.stdout.slice(-4000), run.stderr.slice(-2000))
   return run
 }
-
-const errors = (run: ActionRun) => run.stdout.split('\n').filter(line => line.startsWith('::error'))
 
 beforeAll(async () => {
   moto = await startMoto()
@@ -129,7 +127,7 @@ describe('deploy, redeploy, info and remove through dist/index.js against moto',
   it('remove again is green, with a notice that there was nothing to remove', async () => {
     const again = await action('remove')
     expect(again.exitCode).toBe(0)
-    expect(errors(again)).toEqual([])
+    expect(errorLines(again)).toEqual([])
     expect(again.stdout).toMatch(
       /::notice title=Nothing to remove::Stack fixture-api-test does not exist in eu-west-1: stage test is already removed/
     )
@@ -140,7 +138,7 @@ describe('deploy, redeploy, info and remove through dist/index.js against moto',
   it('info on the removed stage fails with one error naming the stack and region', async () => {
     const info = await action('info')
     expect(info.exitCode).toBe(1)
-    expect(errors(info)).toEqual([
+    expect(errorLines(info)).toEqual([
       expect.stringMatching(
         /^::error title=No such stack::Stack fixture-api-test does not exist in eu-west-1 \(account 123456789012\)\. No region of the aws partition has a stack of that name/
       )

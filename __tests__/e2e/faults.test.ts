@@ -6,7 +6,7 @@ import { copyFixture } from '../support/fixture.js'
 import { startMoto, type Moto } from '../support/moto.js'
 import { startFaultProxy } from '../support/oidc.js'
 import { pipEnv } from '../support/pip.js'
-import { NODE24, runAction, type ActionRun, type RunOptions } from '../support/runner.js'
+import { NODE24, runAction, type ActionRun, type RunOptions, errorLines } from '../support/runner.js'
 
 jest.setTimeout(900_000)
 
@@ -56,8 +56,6 @@ async function stackStatus(name: string): Promise<string | undefined> {
   }
 }
 
-const errors = (r: ActionRun) => r.stdout.split('\n').filter(line => line.startsWith('::error'))
-
 beforeAll(async () => {
   moto = await startMoto()
   service = copyFixture('service')
@@ -105,7 +103,7 @@ describe("AWS throttling on the action's own calls", () => {
     try {
       const denied = await run('denied', { AWS_ENDPOINT_URL_CLOUDFORMATION: proxy.endpoint })
       expect(denied.exitCode).toBe(1)
-      expect(errors(denied)).toHaveLength(1)
+      expect(errorLines(denied)).toHaveLength(1)
       expect(proxy.assumeCalls).toBe(1)
       expect(denied.stdout).not.toMatch(/retry 1 of 4/)
       expect(denied.stdout).not.toContain('serverless.js deploy')
@@ -138,7 +136,7 @@ describe('two runs deploy the same stage at once (a workflow without concurrency
     for (const r of [a, b]) {
       if (r.exitCode !== 0) {
         console.log(r.stdout.slice(-3000))
-        expect(errors(r)).toEqual([
+        expect(errorLines(r)).toEqual([
           expect.stringMatching(/Stack busy|Another deploy is updating the stack|still .*IN_PROGRESS/)
         ])
       }

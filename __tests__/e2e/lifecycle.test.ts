@@ -14,7 +14,7 @@ import { copyFixture } from '../support/fixture.js'
 import { startGitHubApi, type GitHubApi } from '../support/github-api.js'
 import { startMoto, type Moto } from '../support/moto.js'
 import { pipEnv } from '../support/pip.js'
-import { NODE24, runAction, type ActionRun } from '../support/runner.js'
+import { NODE24, runAction, type ActionRun, errorLines } from '../support/runner.js'
 
 jest.setTimeout(600_000)
 
@@ -79,7 +79,6 @@ async function action(inputs: Record<string, string>, env: Record<string, string
   return run
 }
 
-const errors = (run: ActionRun) => run.stdout.split('\n').filter(line => line.startsWith('::error'))
 const live = () => liveDeployment('fixture-api-pr-7', { region: REGION, credentials })
 
 beforeAll(async () => {
@@ -174,8 +173,8 @@ describe('a preview deploy gated by its smoke test, with one sticky comment', ()
       logs.destroy()
     }
     expect(second.exitCode).toBe(1)
-    const [error] = errors(second)
-    expect(errors(second)).toHaveLength(1)
+    const [error] = errorLines(second)
+    expect(errorLines(second)).toHaveLength(1)
     expect(error).toMatch(
       /^::error title=Smoke test failed and the stage was rolled back::The smoke test failed: GET http:\/\/127\.0\.0\.1:\d+\/health answered HTTP 500/
     )
@@ -210,7 +209,7 @@ describe('a preview deploy gated by its smoke test, with one sticky comment', ()
       await api.close()
     }
     expect(run.exitCode).toBe(1)
-    expect(errors(run)).toEqual([
+    expect(errorLines(run)).toEqual([
       expect.stringMatching(
         /^::error title=Smoke test failed::.+Rollback: nothing to roll back to: this was the first deploy of stage first\./
       )

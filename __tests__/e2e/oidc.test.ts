@@ -5,7 +5,7 @@ import { copyFixture } from '../support/fixture.js'
 import { startMoto, type Moto } from '../support/moto.js'
 import { startFaultProxy, startIssuer, type Fault, type FaultProxy, type Issuer } from '../support/oidc.js'
 import { pipEnv } from '../support/pip.js'
-import { NODE24, runAction, type ActionRun } from '../support/runner.js'
+import { errorLines, NODE24, runAction, type ActionRun } from '../support/runner.js'
 
 jest.setTimeout(600_000)
 
@@ -174,7 +174,7 @@ describe('the three classic OIDC failures end the run before anything is install
     try {
       const run = await oidcRun(proxy, { command: 'deploy' }, env)
       expect(run.exitCode).toBe(1)
-      const errors = run.stdout.split('\n').filter(line => line.startsWith('::error'))
+      const errors = errorLines(run)
       expect(errors).toHaveLength(1)
       for (const message of messages) expect(errors[0]).toMatch(message)
       expect(run.stdout).not.toContain('[command]')

@@ -5,7 +5,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { zipEntries } from '../support/fixture.js'
 import { localPipIndexEnv } from '../support/pip.js'
-import { NODE24, runAction, type ActionRun } from '../support/runner.js'
+import { errorLines, NODE24, runAction, type ActionRun } from '../support/runner.js'
 import { buildWheelhouse } from '../support/wheelhouse.js'
 
 jest.setTimeout(600_000)
@@ -92,7 +92,7 @@ describe('architecture: arm64', () => {
   it('fails for a package with no wheel for aarch64, naming the package, its version and the platform', async () => {
     const run = await packageService(service('arm-x86only', ['spdx86only']))
     expect(run.exitCode).toBe(1)
-    const errors = run.stdout.split('\n').filter(line => line.startsWith('::error'))
+    const errors = errorLines(run)
     expect(errors).toHaveLength(1)
     expect(errors[0]).toMatch(/spdx86only 1\.0 has no wheel for manylinux2014_aarch64 \(CPython 3\.11\)/)
   })

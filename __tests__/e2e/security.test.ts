@@ -1,10 +1,5 @@
 import { jest } from '@jest/globals'
-import {
-  CloudFormationClient,
-  DescribeStacksCommand,
-  ListStacksCommand,
-  type Stack
-} from '@aws-sdk/client-cloudformation'
+import { CloudFormationClient, ListStacksCommand } from '@aws-sdk/client-cloudformation'
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
 import { execFile } from 'node:child_process'
 import {
@@ -24,10 +19,10 @@ import { promisify } from 'node:util'
 import YAML from 'yaml'
 import { copyFixture, FIXTURES } from '../support/fixture.js'
 import { VENV } from '../support/hermetic.mjs'
-import { startMoto, type Moto } from '../support/moto.js'
+import { findStack, startMoto, type Moto } from '../support/moto.js'
 import { startFaultProxy, startIssuer, type FaultProxy, type Issuer } from '../support/oidc.js'
 import { pipEnv } from '../support/pip.js'
-import { NODE24, runAction, type ActionRun } from '../support/runner.js'
+import { NODE24, runAction, type ActionRun, errorLines } from '../support/runner.js'
 
 /**
  * Issue 8, security, through dist/index.js against moto:
@@ -155,18 +150,7 @@ function cloudFormation(keys: Keys): CloudFormationClient {
 }
 
 /** The stack of that name in the account the keys belong to; undefined when there is none. */
-async function stackIn(keys: Keys, name: string): Promise<Stack | undefined> {
-  const client = cloudFormation(keys)
-  try {
-    const stack = (await client.send(new DescribeStacksCommand({ StackName: name }))).Stacks?.[0]
-    return stack && stack.StackStatus !== 'DELETE_COMPLETE' ? stack : undefined
-  } catch (error) {
-    if (/does not exist/.test((error as Error).message)) return undefined
-    throw error
-  } finally {
-    client.destroy()
-  }
-}
+const stackIn = (keys: Keys, name: string) => findStack(moto, name, REGION, keys)
 
 async function stackNames(keys: Keys): Promise<string[]> {
   const client = cloudFormation(keys)
@@ -217,8 +201,6 @@ async function bucketNames(keys: Keys): Promise<string[]> {
   const listed = await boto<{ Buckets?: { Name: string }[] }>(keys, 's3', 'list_buckets')
   return (listed.Buckets ?? []).map(bucket => bucket.Name)
 }
-
-const errors = (run: ActionRun) => run.stdout.split('\n').filter(line => line.startsWith('::error'))
 
 /** The values the action asked the runner to mask (@actions/core escapes %, CR and LF in them). */
 function maskedValues(run: ActionRun): string[] {
@@ -394,7 +376,7 @@ describe('allowed-account-ids without the role account', () => {
 
   it('fails with one error naming the account and the fix, before npm or serverless runs', () => {
     expect(refused.exitCode).toBe(1)
-    expect(errors(refused)).toEqual([
+    expect(errorLines(refused)).toEqual([
       expect.stringMatching(
         new RegExp(
           `^::error title=Account not allowed::Input 'allowed-account-ids' is '${DEFAULT_ACCOUNT}', but the credentials from the role ${ROLE.replace(/[/.]/g, '\\$&')} belong to account ${ROLE_ACCOUNT}\\. Nothing was deployed or deleted\\. Use a role in one of the allowed accounts, or add ${ROLE_ACCOUNT} to allowed-account-ids\\.$`

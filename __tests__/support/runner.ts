@@ -75,6 +75,37 @@ export function parseCommandFile(text: string): Record<string, string> {
   return values
 }
 
+/** An `::error` workflow command as the runner reads it: its properties (title, file, line) and message. */
+export interface ErrorLine {
+  properties: Record<string, string>
+  message: string
+}
+
+/** The run's `::error` lines, raw. */
+export function errorLines(run: Pick<ActionRun, 'stdout'>): string[] {
+  return run.stdout.split('\n').filter(line => line.startsWith('::error'))
+}
+
+/** The runner's reading of a `::error title=…,file=…::message` line, with @actions/core's escapes undone. */
+export function parseError(line: string): ErrorLine {
+  const match = /^::error(?: ([^:]*))?::(.*)$/.exec(line)
+  if (!match) throw new Error(`not an error command: ${line}`)
+  const unescape = (text: string) =>
+    text
+      .replace(/%3A/g, ':')
+      .replace(/%2C/g, ',')
+      .replace(/%0D/g, '\r')
+      .replace(/%0A/g, '\n')
+      .replace(/%25/g, '%')
+  const properties = Object.fromEntries(
+    (match[1] ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map(pair => [pair.slice(0, pair.indexOf('=')), unescape(pair.slice(pair.indexOf('=') + 1))])
+  )
+  return { properties, message: unescape(match[2]) }
+}
+
 /** Runs the committed dist/index.js the way the runner does: INPUT_* variables and the command files. */
 export async function runAction(options: RunOptions): Promise<ActionRun> {
   const home = options.home ?? mkdtempSync(path.join(os.tmpdir(), 'runner-'))
