@@ -1,65 +1,233 @@
 /**
- * `npm run bench`: what the action costs on every push, measured on the real dist/index.js.
- * - size of the bundle, and its start-up time (a run that stops at input validation);
- * - `command: package` of the fixture service, cold (empty tool cache, no node_modules) and warm
- *   (the same runner and checkout again), for a service with its own lockfile and for one without
- *   package.json, with the per-phase times the job summary reports.
- * It prints numbers; it asserts nothing.
+ * `npm run bench`: what the action costs on every push and what its artifact costs on every cold
+ * start, measured on the real dist/index.js (and dist/post/index.js) with real serverless 3.x, pip and
+ * Node 24, and a loopback cache service that speaks the runner's protocol. It prints a table and writes
+ * the same figures to bench/results.json; it asserts nothing. Its temp folders and caches are private
+ * and removed at the end, passed or failed.
+ *
+ * The example service is the devcontainer template's starter, applied with its defaults.
  */
-import { rmSync, statSync } from 'node:fs'
+import { execFileSync, spawn } from 'node:child_process'
+import { mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
-import { copyFixture } from '../__tests__/support/fixture.js'
-import { localPipIndexEnv } from '../__tests__/support/pip.js'
-import { DIST, runAction, type ActionRun } from '../__tests__/support/runner.js'
+import { startCacheServer, type CacheServer } from '../__tests__/support/cache-server.js'
+import { createWorld, installTools, removeTree, removeWorld } from '../__tests__/support/hermetic.mjs'
+import { machine, type Machine } from '../__tests__/support/machine.js'
+import { pipEnv } from '../__tests__/support/pip.js'
+import { DIST, NODE24, ROOT, runAction, runPost, type ActionRun } from '../__tests__/support/runner.js'
+import { phaseTimes } from '../__tests__/support/summary-text.js'
+import { applyTemplate } from '../__tests__/template/helpers.js'
+
+const RUNS = 5
+const IMPORT_RUNS = 9
+
+interface Timed {
+  seconds: number
+  phases?: Record<string, number>
+}
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)]
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
 }
 
-/** Phase times from the job summary's Time table. */
-function phases(run: ActionRun): Record<string, number> {
-  const time = run.summary.split('<h4>Time</h4>')[1] ?? ''
-  return Object.fromEntries(
-    [...time.matchAll(/<tr><td>([^<]+)<\/td><td>([\d.]+)<\/td><\/tr>/g)].map(m => [m[1], Number(m[2])])
-  )
-}
-
-async function timed(run: () => Promise<ActionRun>): Promise<{ seconds: number; run: ActionRun }> {
+async function timedAction(
+  box: Machine,
+  service: string,
+  server: CacheServer
+): Promise<Timed & { run: ActionRun }> {
   const started = performance.now()
-  const result = await run()
-  if (result.exitCode !== 0) throw new Error(`run failed:\n${result.stdout.slice(-3000)}`)
-  return { seconds: (performance.now() - started) / 1000, run: result }
+  const run = await runAction({
+    inputs: { command: 'package', 'working-directory': service },
+    env: { ...pipEnv(), ...box.env, ...server.env },
+    node: NODE24,
+    home: box.home
+  })
+  const seconds = (performance.now() - started) / 1000
+  if (run.exitCode !== 0) throw new Error(`the action failed:\n${run.stdout.slice(-3000)}`)
+  return { seconds, phases: phaseTimes(run.summary), run }
 }
 
-async function packageTwice(label: string, withPackageJson: boolean): Promise<void> {
-  const service = copyFixture('service')
-  if (!withPackageJson) {
-    rmSync(path.join(service, 'package.json'))
-    rmSync(path.join(service, 'package-lock.json'))
+/** `serverless package` as a person would run it, in the same service with everything installed. */
+async function timedBare(box: Machine, service: string): Promise<Timed> {
+  const started = performance.now()
+  const env = {
+    ...process.env,
+    ...pipEnv(),
+    ...box.env,
+    HOME: box.home,
+    SLS_TELEMETRY_DISABLED: '1',
+    SLS_NOTIFICATIONS_MODE: 'off'
   }
-  const inputs = { command: 'package', 'working-directory': service, stage: 'prod' }
-  const cold = await timed(() => runAction({ inputs, env: localPipIndexEnv() }))
-  const warm = await timed(() => runAction({ inputs, env: localPipIndexEnv(), home: cold.run.home }))
-  console.log(`\n${label}`)
-  console.log(`  cold: ${cold.seconds.toFixed(1)} s  ${JSON.stringify(phases(cold.run))}`)
-  console.log(`  warm: ${warm.seconds.toFixed(1)} s  ${JSON.stringify(phases(warm.run))}`)
+  const child = spawn(
+    NODE24,
+    [path.join(service, 'node_modules', 'serverless', 'bin', 'serverless.js'), 'package'],
+    {
+      cwd: service,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe']
+    }
+  )
+  let output = ''
+  child.stdout.on('data', chunk => (output += String(chunk)))
+  child.stderr.on('data', chunk => (output += String(chunk)))
+  const code = await new Promise<number>(resolve => child.on('close', c => resolve(c ?? -1)))
+  if (code !== 0) throw new Error(`serverless package failed:\n${output.slice(-3000)}`)
+  return { seconds: (performance.now() - started) / 1000 }
+}
+
+/**
+ * Handler import time in a fresh interpreter from the unzipped artifact, read-only and with no
+ * bytecode writes, as on Lambda: the artifact as the action built it, and the same without bytecode.
+ */
+function importTimes(
+  artifact: string,
+  scratch: string
+): { withBytecode: number[]; withoutBytecode: number[] } {
+  const withDir = path.join(scratch, 'with')
+  const withoutDir = path.join(scratch, 'without')
+  const unpack =
+    'import os, sys, zipfile\nz = zipfile.ZipFile(sys.argv[1])\nfor name in z.namelist():\n    if sys.argv[3] == "strip" and (name.endswith(".pyc") or "/__pycache__/" in "/" + name):\n        continue\n    z.extract(name, sys.argv[2])\nfor folder, _, files in os.walk(sys.argv[2]):\n    for f in files:\n        os.chmod(os.path.join(folder, f), 0o444)\n'
+  execFileSync('python3', ['-c', unpack, artifact, withDir, 'keep'])
+  execFileSync('python3', ['-c', unpack, artifact, withoutDir, 'strip'])
+  const measure = (dir: string) =>
+    Number(
+      execFileSync(
+        'python3',
+        [
+          '-S',
+          '-B',
+          '-c',
+          'import sys, time\nsys.path.insert(0, sys.argv[1])\nt = time.perf_counter()\nimport main\nprint(time.perf_counter() - t)',
+          dir
+        ],
+        { encoding: 'utf8', env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } }
+      ).trim()
+    )
+  const result = { withBytecode: [] as number[], withoutBytecode: [] as number[] }
+  measure(withDir) // the first run warms the disk cache for both
+  measure(withoutDir)
+  for (let i = 0; i < IMPORT_RUNS; i++) {
+    result.withBytecode.push(measure(withDir))
+    result.withoutBytecode.push(measure(withoutDir))
+  }
+  for (const dir of [withDir, withoutDir]) execFileSync('chmod', ['-R', 'u+w', dir])
+  return result
+}
+
+/** A service as the manual route wrote it: uvicorn[standard] in requirements.txt, no package patterns. */
+function seedService(workspace: string): void {
+  mkdirSync(workspace, { recursive: true })
+  writeFileSync(
+    path.join(workspace, 'serverless.yml'),
+    "service: seed-api\nframeworkVersion: '3'\nprovider:\n  name: aws\n  runtime: python3.11\nfunctions:\n  api:\n    handler: main.handler\n    events:\n      - httpApi: '*'\nplugins:\n  - serverless-python-requirements\ncustom:\n  pythonRequirements:\n    dockerizePip: false\n"
+  )
+  writeFileSync(path.join(workspace, 'requirements.txt'), 'fastapi\nuvicorn[standard]\nmangum\n')
+  writeFileSync(
+    path.join(workspace, 'main.py'),
+    'from fastapi import FastAPI\nfrom mangum import Mangum\n\napp = FastAPI()\n\n\n@app.get("/health")\ndef health():\n    return {"status": "ok"}\n\n\nhandler = Mangum(app, lifespan="off")\n'
+  )
 }
 
 async function main(): Promise<void> {
-  console.log(`dist/index.js: ${(statSync(DIST).size / 1024).toFixed(0)} KiB`)
-  const starts: number[] = []
-  for (let i = 0; i < 5; i++) {
-    const started = performance.now()
-    await runAction({ inputs: { command: 'bench-start-up' } })
-    starts.push(performance.now() - started)
+  installTools()
+  const world = createWorld('spd-bench')
+  const server = await startCacheServer()
+  const box = machine('bench')
+  const seed = machine('seed')
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'bench-'))
+  try {
+    const starter = (workspace: string) => applyTemplate(workspace)
+    console.log(`dist/index.js: ${(statSync(DIST).size / 1024).toFixed(0)} KiB`)
+
+    // Cold: an empty machine and an empty cache service; its post step fills the cache service.
+    const cold = await timedAction(box, box.fresh(starter), server)
+    const post = await runPost(cold.run, { inputs: {}, env: { ...box.env, ...server.env }, node: NODE24 })
+    if (post.exitCode !== 0) throw new Error(`the post step failed:\n${post.stdout.slice(-3000)}`)
+    console.log(`cold: ${cold.seconds.toFixed(1)} s, then the post step saved the caches`)
+
+    // Fresh cached: an empty machine again, everything restored from the cache service.
+    const service = box.fresh(starter)
+    const fresh = await timedAction(box, service, server)
+    console.log(`fresh, cached: ${fresh.seconds.toFixed(1)} s, cache-hit ${fresh.run.outputs['cache-hit']}`)
+
+    // Warm and bare, interleaved on the same machine.
+    const warm: (Timed & { run: ActionRun })[] = []
+    const bare: Timed[] = []
+    for (let i = 0; i < RUNS; i++) {
+      warm.push(await timedAction(box, service, server))
+      bare.push(await timedBare(box, service))
+    }
+    // The bare package just rewrote the zip without bytecode: the size is the action's own artifact's.
+    const starterSize = Number(warm[0].run.outputs['artifact-size'])
+
+    // The manual route's service, packaged by the action.
+    const seedDir = seed.fresh(seedService)
+    const seedRun = await timedAction(seed, seedDir, server)
+    const seedSize = Number(seedRun.run.outputs['artifact-size'])
+
+    // The action's artifact again (the bare runs above replaced it with serverless' own).
+    await timedAction(box, service, server)
+    const imports = importTimes(path.join(service, '.serverless', 'fastapi-lambda.zip'), scratch)
+
+    const bareSeconds = median(bare.map(t => t.seconds))
+    const warmSeconds = median(warm.map(t => t.seconds))
+    const results = {
+      warm_over_bare: Number((warmSeconds / bareSeconds).toFixed(3)),
+      fresh_cached_over_bare: Number((fresh.seconds / bareSeconds).toFixed(3)),
+      cold_over_fresh_cached: Number((cold.seconds / fresh.seconds).toFixed(3)),
+      artifact_size_ratio: Number((starterSize / seedSize).toFixed(3)),
+      cold_import_ratio: Number((median(imports.withBytecode) / median(imports.withoutBytecode)).toFixed(3)),
+      targets: {
+        warm_over_bare: '<= 1.10',
+        fresh_cached_over_bare: '<= 2.0',
+        cold_over_fresh_cached: '>= 4',
+        artifact_size_ratio: '<= 0.5',
+        cold_import_ratio: '<= 0.65'
+      },
+      seconds: {
+        bare: bare.map(t => Number(t.seconds.toFixed(2))),
+        warm: warm.map(t => Number(t.seconds.toFixed(2))),
+        fresh_cached: Number(fresh.seconds.toFixed(2)),
+        cold: Number(cold.seconds.toFixed(2))
+      },
+      phases: {
+        cold: cold.phases,
+        fresh_cached: fresh.phases,
+        warm: warm.at(-1)?.phases,
+        seed: seedRun.phases
+      },
+      bytes: { starter_artifact: starterSize, seed_artifact: seedSize, dist_index_js: statSync(DIST).size },
+      import_seconds: {
+        with_bytecode: imports.withBytecode.map(s => Number(s.toFixed(4))),
+        without_bytecode: imports.withoutBytecode.map(s => Number(s.toFixed(4)))
+      },
+      machine: { cpus: os.cpus().length, node: process.version, platform: `${process.platform}-${os.arch()}` }
+    }
+    mkdirSync(path.join(ROOT, 'bench'), { recursive: true })
+    writeFileSync(path.join(ROOT, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`)
+    console.log('\nkey                       value   target')
+    for (const [key, target] of Object.entries(results.targets)) {
+      console.log(
+        `${key.padEnd(24)}  ${String(results[key as keyof typeof results.targets]).padEnd(6)}  ${target}`
+      )
+    }
+    console.log(
+      `\nbare ${bareSeconds.toFixed(2)} s, warm ${warmSeconds.toFixed(2)} s, fresh cached ${fresh.seconds.toFixed(2)} s, cold ${cold.seconds.toFixed(2)} s`
+    )
+    console.log(`phases, warm: ${JSON.stringify(results.phases.warm)}`)
+    console.log(`phases, fresh cached: ${JSON.stringify(results.phases.fresh_cached)}`)
+    console.log(`phases, cold: ${JSON.stringify(results.phases.cold)}`)
+    console.log('Written to bench/results.json')
+  } finally {
+    await server.stop()
+    box.remove()
+    seed.remove()
+    removeTree(scratch)
+    removeWorld(world)
   }
-  console.log(`start-up to the first input check (median of 5): ${median(starts).toFixed(0)} ms`)
-  await packageTwice('package, service with its own package-lock.json (npm ci, then skipped):', true)
-  await packageTwice(
-    'package, service without package.json (serverless provided into the tool cache, then reused):',
-    false
-  )
 }
 
 main().catch(error => {

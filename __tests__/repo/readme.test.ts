@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import YAML from 'yaml'
+import { PRE_CHECKS, RULES } from '../../src/diagnosis.js'
 import { ROOT } from '../support/runner.js'
 
 interface ActionYml {
@@ -55,5 +56,76 @@ describe('README tables equal action.yml', () => {
       post: 'dist/post/index.js',
       'post-if': 'success()'
     })
+  })
+})
+
+/**
+ * The README's troubleshooting section, as the diagnosis table and the action's own pre-checks say it:
+ * the README holds exactly this, so a rule cannot change without its documentation.
+ */
+function troubleshooting(): string {
+  const rules = RULES.map(rule =>
+    [
+      `### ${rule.title}`,
+      '',
+      `- **Symptom:** \`${rule.symptom}\``,
+      `- **Cause:** ${rule.cause}`,
+      `- **Fix:** ${rule.fix}`
+    ].join('\n')
+  )
+  const checks = PRE_CHECKS.map(check =>
+    [
+      `### ${check.title}`,
+      '',
+      `- **Symptom:** \`${check.symptom}\``,
+      `- **What the action does:** ${check.action}`,
+      `- **Fix:** ${check.fix}`
+    ].join('\n')
+  )
+  return [
+    '## Troubleshooting',
+    '',
+    'Every failure ends the run with exit code 1 and one error annotation: a title, the cause and the fix, on the',
+    'file and line to change where there is one. Bad input (every input above, and a `serverless.yml` that does not',
+    'parse, is not a Python service on AWS, or asks for another Serverless than v3) stops the run before anything is',
+    'installed or deployed. What Serverless, pip, Docker and AWS report is recognised by its symptom, below; anything',
+    "else is shown as Serverless' own error, whole. The raw output stays in the step's log groups.",
+    '',
+    ...rules.flatMap(rule => [rule, '']),
+    '### What the action checks about the stack itself',
+    '',
+    'The action reads the stack before it runs serverless, and stops or acts on what it finds:',
+    '',
+    ...checks.flatMap(check => [check.replace(/^### /, '#### '), '']),
+    ''
+  ].join('\n')
+}
+
+describe('README troubleshooting equals the diagnosis table', () => {
+  const section = (() => {
+    const start = readme.indexOf('\n## Troubleshooting\n')
+    const end = readme.indexOf('\n## Development\n')
+    return start >= 0 && end > start ? readme.slice(start + 1, end + 1) : ''
+  })()
+
+  it('stands just before Development, and is what RULES and PRE_CHECKS say, word for word', () => {
+    expect(section).not.toBe('')
+    expect(section).toBe(troubleshooting())
+  })
+
+  it("lists each rule's title, symptom and fix, and each pre-check's", () => {
+    // The same, said as the issue asks it: a finer failure message than the whole section's diff.
+    for (const entry of [...RULES, ...PRE_CHECKS]) {
+      const heading = section
+        .split('\n')
+        .findIndex(line => /^#{3,4} /.test(line) && line.endsWith(` ${entry.title}`))
+      expect({ title: entry.title, found: heading >= 0 }).toEqual({ title: entry.title, found: true })
+      const body = section
+        .split('\n')
+        .slice(heading + 1, heading + 6)
+        .join('\n')
+      expect(body).toContain(`- **Symptom:** \`${entry.symptom}\``)
+      expect(body).toContain(`- **Fix:** ${entry.fix}`)
+    }
   })
 })

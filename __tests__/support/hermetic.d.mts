@@ -5,3 +5,4 @@ export declare const NODE24: string
 export declare function createWorld(name: string): string
 export declare function removeWorld(root: string | undefined): void
 export declare function installTools(): void
+export declare function removeTree(dir: string): void

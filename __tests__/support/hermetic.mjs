@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -46,12 +46,52 @@ export function createWorld(name) {
   process.env.XDG_CACHE_HOME = cache
   process.env.PIP_CACHE_DIR = path.join(cache, 'pip')
   process.env.PATH = [TOOLS_BIN, process.env.PATH].join(path.delimiter)
+  // An interrupted run (Ctrl-C, a CI timeout) leaves nothing behind either: finally blocks do not run then.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.once(signal, () => {
+      killWorldProcesses(root)
+      removeWorld(root)
+      process.exit(128 + os.constants.signals[signal])
+    })
+  }
   return root
+}
+
+/**
+ * Kills every process still working in the world: all that this process started, the action's npm,
+ * pip and serverless among them, carry its SPD_WORLD. npm, for one, goes on downloading into the world
+ * for a minute after its parent is interrupted. Linux only (/proc); elsewhere the removal just retries.
+ * @param {string} root
+ */
+function killWorldProcesses(root) {
+  if (process.platform !== 'linux') return
+  const mark = `SPD_WORLD=${root}`
+  for (const pid of readdirSync('/proc')
+    .filter(entry => /^\d+$/.test(entry))
+    .map(Number)) {
+    if (pid === process.pid) continue
+    try {
+      if (readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(mark))
+        process.kill(pid, 'SIGKILL')
+    } catch {
+      // gone already, or not ours to read
+    }
+  }
 }
 
 /** @param {string | undefined} root */
 export function removeWorld(root) {
-  if (root) rmSync(root, { recursive: true, force: true })
+  if (root) removeTree(root)
+}
+
+/**
+ * Removes a folder whatever is still writing into it: after an interrupt, npm, pip or serverless got the
+ * same signal but may go on writing for some seconds (rmSync retries ENOTEMPTY with a growing delay, up
+ * to about 50 s in all).
+ * @param {string} dir
+ */
+export function removeTree(dir) {
+  rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 250 })
 }
 
 /**
