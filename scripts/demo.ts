@@ -1,28 +1,36 @@
 /**
- * `npm run demo [-- <service folder>]`: runs dist/index.js as the runner would against a moto server
- * this script starts. It deploys the example (the devcontainer template's starter service, applied with
- * its defaults) or the given service, prints the outputs and the job summary, removes the stack, stops
- * moto, and exits non-zero on any failure.
+ * `npm run demo [-- <service folder>]`: the action's main job on an example, as the runner runs it,
+ * against a moto server this script starts. It deploys the devcontainer template's starter service
+ * (applied with its defaults) or the given service, shows the outputs and the job summary as text,
+ * proves the deployment works by invoking the handler from the very zip it deployed (downloaded from
+ * moto's S3) with API Gateway HTTP API events for / and /health, removes the stack, and stops moto.
+ * Its temp folders and caches are private and removed at the end, passed or failed.
  *
- * The service is copied and rehearsed against moto: the serverless-localstack plugin points serverless
- * at it, and `deploymentMethod: direct` because moto does not update stack outputs through change sets.
+ * The service is rehearsed against moto: the serverless-localstack plugin points serverless at it, and
+ * `deploymentMethod: direct` because moto does not update stack outputs through change sets.
  */
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation'
 import { execFileSync } from 'node:child_process'
 import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import YAML from 'yaml'
+import { liveDeployment } from '../src/rollback.js'
 import { PLUGIN_VERSIONS } from '../src/defaults.js'
-import globalSetup from '../__tests__/support/global-setup.mjs'
+import { createWorld, installTools, removeTree, removeWorld, VENV } from '../__tests__/support/hermetic.mjs'
+import { invokeArtifact } from '../__tests__/support/fixture.js'
 import { startMoto, type Moto } from '../__tests__/support/moto.js'
-import { localPipIndexEnv } from '../__tests__/support/pip.js'
-import { NODE24, ROOT, runAction, type ActionRun } from '../__tests__/support/runner.js'
+import { pipEnv } from '../__tests__/support/pip.js'
+import { NODE24, runAction, type ActionRun } from '../__tests__/support/runner.js'
+import { summaryText } from '../__tests__/support/summary-text.js'
 import { applyTemplate } from '../__tests__/template/helpers.js'
 
 const STAGE = 'demo'
+const REGION = 'us-east-1'
+const credentials = { accessKeyId: 'demo', secretAccessKey: 'demo' }
 
-function prepareService(target: string | undefined): string {
-  const dir = path.join(mkdtempSync(path.join(os.tmpdir(), 'demo-')), 'service')
+function prepareService(target: string | undefined, scratch: string): string {
+  const dir = path.join(scratch, 'service')
   if (!target) {
     applyTemplate(dir)
     console.log(
@@ -40,27 +48,22 @@ function prepareService(target: string | undefined): string {
   return dir
 }
 
-/** The serverless-localstack plugin, kept outside the service so its own dependencies stay untouched. */
-function localstackPlugin(): string {
-  const prefix = path.join(ROOT, '.cache', 'demo')
-  const plugin = path.join(prefix, 'node_modules', 'serverless-localstack')
-  if (!existsSync(plugin)) {
-    execFileSync(
-      'npm',
-      [
-        'install',
-        '--prefix',
-        prefix,
-        '--no-audit',
-        '--no-fund',
-        `serverless-localstack@${PLUGIN_VERSIONS['serverless-localstack']}`
-      ],
-      {
-        stdio: 'inherit'
-      }
-    )
-  }
-  return plugin
+/** The serverless-localstack plugin, installed beside the service so that its own lockfile stays as it is. */
+function localstackPlugin(scratch: string): string {
+  const prefix = path.join(scratch, 'plugins')
+  execFileSync(
+    'npm',
+    [
+      'install',
+      '--prefix',
+      prefix,
+      '--no-audit',
+      '--no-fund',
+      `serverless-localstack@${PLUGIN_VERSIONS['serverless-localstack']}`
+    ],
+    { stdio: 'ignore' }
+  )
+  return path.join(prefix, 'node_modules', 'serverless-localstack')
 }
 
 function rehearse(dir: string, plugin: string): void {
@@ -69,18 +72,15 @@ function rehearse(dir: string, plugin: string): void {
   const doc = YAML.parseDocument(readFileSync(file, 'utf8'))
   const plugins = doc.get('plugins')
   if (!YAML.isSeq(plugins)) doc.set('plugins', [plugin])
-  else if (
-    !plugins.items.some(item => String(YAML.isScalar(item) ? item.value : item) === 'serverless-localstack')
-  )
-    plugins.add(plugin)
+  else plugins.add(plugin)
   doc.setIn(['provider', 'deploymentMethod'], 'direct')
   doc.setIn(['custom', 'localstack'], { stages: [STAGE], autostart: false })
   writeFileSync(file, doc.toString())
 }
 
-function show(title: string, run: ActionRun): void {
-  console.log(`\n=== ${title}: exit code ${run.exitCode}`)
-  const errors = run.stdout
+/** What a person reads in the log: the error annotations, whole. */
+function errors(run: ActionRun): string[] {
+  return run.stdout
     .split('\n')
     .filter(line => line.startsWith('::error'))
     .map(line =>
@@ -89,33 +89,78 @@ function show(title: string, run: ActionRun): void {
         .replace(/%0A/g, '\n')
         .replace(/%25/g, '%')
     )
-  for (const error of errors) console.log(`Error: ${error}`)
-  console.log('Outputs:', JSON.stringify(run.outputs, null, 2))
-  if (run.summary) console.log(`Job summary:\n${run.summary}`)
+}
+
+function show(title: string, run: ActionRun): void {
+  console.log(`\n=== ${title}: exit code ${run.exitCode}`)
+  for (const error of errors(run)) console.log(`Error:\n${error}\n`)
+  console.log('Outputs:')
+  const width = Math.max(...Object.keys(run.outputs).map(key => key.length))
+  for (const [key, value] of Object.entries(run.outputs)) console.log(`  ${key.padEnd(width)}  ${value}`)
+  if (run.summary) console.log(`\nJob summary:\n${summaryText(run.summary)}`)
+}
+
+/** The zip the stack runs, from the deployment bucket, invoked as API Gateway's HTTP API would. */
+async function invokeDeployed(moto: Moto, run: ActionRun, scratch: string): Promise<void> {
+  const stackName = run.outputs['stack-name']
+  const cfn = new CloudFormationClient({ region: REGION, endpoint: moto.endpoint, credentials })
+  const stack = (await cfn.send(new DescribeStacksCommand({ StackName: stackName }))).Stacks?.[0]
+  cfn.destroy()
+  const bucket = stack?.Outputs?.find(o => o.OutputKey === 'ServerlessDeploymentBucketName')?.OutputValue
+  const deployment = await liveDeployment(stackName, { region: REGION, credentials })
+  if (!bucket || !deployment) throw new Error(`stack ${stackName} names no deployment bucket or artifact`)
+  const key = `${deployment.directory}/${run.outputs.service}.zip`
+  // A signed GET, as the Lambda service would make: Serverless' bucket policy refuses anything else.
+  const zip = path.join(scratch, 'deployed.zip')
+  execFileSync(path.join(VENV, 'bin', 'python'), [
+    '-c',
+    'import boto3, sys\nboto3.client("s3", region_name=sys.argv[1], endpoint_url=sys.argv[2], aws_access_key_id="demo", aws_secret_access_key="demo").download_file(sys.argv[3], sys.argv[4], sys.argv[5])',
+    REGION,
+    moto.endpoint,
+    bucket,
+    key,
+    zip
+  ])
+  const handler =
+    /handler:\s*(\S+)/.exec(readFileSync(path.join(scratch, 'service', 'serverless.yml'), 'utf8'))?.[1] ??
+    'main.handler'
+  console.log(
+    `\nThe deployed zip (s3://${bucket}/${key}), handler ${handler}, invoked with API Gateway HTTP API events:`
+  )
+  for (const answer of invokeArtifact(zip, handler, ['/', '/health'])) {
+    console.log(`  GET ${answer.path.padEnd(8)} -> ${answer.statusCode} ${answer.body}`)
+  }
 }
 
 async function main(): Promise<number> {
-  globalSetup()
-  const service = prepareService(process.argv[2])
-  rehearse(service, localstackPlugin())
+  installTools()
+  const world = createWorld('spd-demo')
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'demo-'))
   let moto: Moto | undefined
   try {
+    const service = prepareService(process.argv[2], scratch)
+    rehearse(service, localstackPlugin(scratch))
     moto = await startMoto()
     console.log(`moto server on ${moto.endpoint}`)
+    // The demo's own AWS calls (the action's liveDeployment among them) go to moto as well.
+    process.env.AWS_ENDPOINT_URL = moto.endpoint
     const common = {
       env: {
-        ...localPipIndexEnv(),
+        ...pipEnv(),
         AWS_ENDPOINT_URL: moto.endpoint,
         AWS_ACCESS_KEY_ID: 'demo',
         AWS_SECRET_ACCESS_KEY: 'demo'
       },
-      node: existsSync(NODE24) ? NODE24 : undefined
+      node: NODE24
     }
-    const inputs = { 'working-directory': service, stage: STAGE }
+    const inputs = { 'working-directory': service, stage: STAGE, 'aws-region': REGION }
     const deployed = await runAction({ ...common, inputs: { ...inputs, command: 'deploy' } })
-    if (deployed.exitCode !== 0) console.log(deployed.stdout.split('\n').slice(-40).join('\n'))
     show('deploy', deployed)
     if (deployed.exitCode !== 0) return 1
+    console.log(
+      `\nAbout the url: moto does not emulate API Gateway's HTTP APIs, so the stack's HttpApiUrl output reads ${deployed.outputs.url}; on AWS it is the API's own https://<id>.execute-api.<region>.amazonaws.com. The smoke test is not run against it in a rehearsal (set smoke-test-url to probe one).`
+    )
+    await invokeDeployed(moto, deployed, scratch)
     const removed = await runAction({
       ...common,
       home: deployed.home,
@@ -125,6 +170,8 @@ async function main(): Promise<number> {
     return removed.exitCode
   } finally {
     await moto?.stop()
+    removeTree(scratch)
+    removeWorld(world)
   }
 }
 
