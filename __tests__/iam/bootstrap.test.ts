@@ -23,7 +23,7 @@ import {
 import {
   cloudFormation,
   createStack,
-  iam,
+  createGitHubOidcProvider,
   templatePath,
   templateText,
   xmlValue,
@@ -421,13 +421,7 @@ describe('iam/github-deploy-role.yml: created in moto', () => {
 
   beforeAll(async () => {
     moto = await startMoto()
-    // The provider moto's CloudFormation cannot create (it skips AWS::IAM::OIDCProvider), made by hand so
-    // that the stacks below reference an existing one.
-    await iam(moto, {
-      Action: 'CreateOpenIDConnectProvider',
-      Url: 'https://token.actions.githubusercontent.com',
-      'ClientIDList.member.1': 'sts.amazonaws.com'
-    })
+    await createGitHubOidcProvider(moto)
     branch = await createStack(moto, 'gh-deploy-branch', {
       ...trustParameters,
       GitHubBranch: 'main',

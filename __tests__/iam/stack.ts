@@ -30,6 +30,18 @@ export async function iam(moto: Moto, params: Record<string, string>): Promise<s
   return body
 }
 
+/**
+ * GitHub's OIDC provider, made by hand: moto's CloudFormation skips AWS::IAM::OIDCProvider, so stacks
+ * that reference an existing provider need one created first.
+ */
+export async function createGitHubOidcProvider(moto: Moto): Promise<void> {
+  await iam(moto, {
+    Action: 'CreateOpenIDConnectProvider',
+    Url: 'https://token.actions.githubusercontent.com',
+    'ClientIDList.member.1': 'sts.amazonaws.com'
+  })
+}
+
 export function xmlValue(xml: string, tag: string): string {
   const match = new RegExp(`<${tag}>([^<]*)</${tag}>`).exec(xml)
   if (!match) throw new Error(`no <${tag}> in ${xml.slice(0, 500)}`)

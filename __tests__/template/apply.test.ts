@@ -21,7 +21,7 @@ import {
 import { DEFAULT_PYTHON_VERSION, LAMBDA_PYTHON_VERSIONS, SERVERLESS_VERSION } from '../../src/defaults.js'
 import { startMoto } from '../support/moto.js'
 import { pipEnv as localPipEnv } from '../support/pip.js'
-import { REGION, createStack, iam } from '../iam/stack.js'
+import { REGION, createGitHubOidcProvider, createStack } from '../iam/stack.js'
 import { appliedFiles, devcontainerCli, publishTemplates } from './devcontainer-cli.js'
 import {
   OMITTED_ON_APPLY,
@@ -764,11 +764,7 @@ describe('the applied project with Node (npm ci once for the file)', () => {
     expect(defaults.awsRegion).toBe(REGION)
     const moto = await startMoto()
     try {
-      await iam(moto, {
-        Action: 'CreateOpenIDConnectProvider',
-        Url: 'https://token.actions.githubusercontent.com',
-        'ClientIDList.member.1': 'sts.amazonaws.com'
-      })
+      await createGitHubOidcProvider(moto)
       const bootstrap = (Stage: string, GitHubEnvironment: string) =>
         createStack(moto, `github-deploy-${GitHubEnvironment}`, {
           GitHubRepository: 'octo-org/octo-app',

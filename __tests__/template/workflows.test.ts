@@ -9,7 +9,7 @@ import { delimiter, join } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { startMoto, type Moto } from '../support/moto.js'
 import { admitsToken } from '../iam/policy-evaluator.js'
-import { createStack, iam, templateText, type CreatedStack } from '../iam/stack.js'
+import { createGitHubOidcProvider, createStack, templateText, type CreatedStack } from '../iam/stack.js'
 import { TEMPLATE_DIR, applyTemplate, removeDir } from './helpers.js'
 
 const ACTION = 'serverless-python-deploy/action@v1'
@@ -387,12 +387,7 @@ describe("docs/README.md's bootstrap commands create the roles the workflows' jo
 
     beforeAll(async () => {
       moto = await startMoto()
-      // moto's CloudFormation skips AWS::IAM::OIDCProvider: the provider is made by hand, as if it existed
-      await iam(moto, {
-        Action: 'CreateOpenIDConnectProvider',
-        Url: 'https://token.actions.githubusercontent.com',
-        'ClientIDList.member.1': 'sts.amazonaws.com'
-      })
+      await createGitHubOidcProvider(moto)
       for (const command of commands) {
         const parameters = {
           ...command.overrides,
