@@ -1,5 +1,5 @@
-import { CloudFormationClient, GetTemplateCommand } from '@aws-sdk/client-cloudformation'
-import type { StackAccess } from './stack.js'
+import { GetTemplateCommand } from '@aws-sdk/client-cloudformation'
+import { client, type StackAccess } from './stack.js'
 import { awsCall } from './retry.js'
 
 /**
@@ -36,11 +36,7 @@ export async function liveDeployment(
   stackName: string,
   access: StackAccess
 ): Promise<Deployment | undefined> {
-  const cfn = new CloudFormationClient({
-    region: access.region,
-    credentials: access.credentials,
-    maxAttempts: 1
-  })
+  const cfn = client(access)
   try {
     const result = await awsCall(
       `cloudformation:GetTemplate ${stackName}`,

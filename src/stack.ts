@@ -1,5 +1,6 @@
 import {
   CloudFormationClient,
+  DeleteStackCommand,
   DescribeStackEventsCommand,
   DescribeStacksCommand,
   type Output,
@@ -46,9 +47,23 @@ export function condition(status: string): StackCondition {
   return 'healthy'
 }
 
-function client(access: StackAccess): CloudFormationClient {
-  // One attempt per call: awsCall retries, and logs why.
+/** The client for the action's own CloudFormation calls: one attempt per call, as awsCall retries and logs why. */
+export function client(access: StackAccess): CloudFormationClient {
   return new CloudFormationClient({ region: access.region, credentials: access.credentials, maxAttempts: 1 })
+}
+
+/** Starts deleting a stack (a failed first create can only be deleted); the caller waits for it to settle. */
+export async function deleteStack(name: string, access: StackAccess): Promise<void> {
+  const cfn = client(access)
+  try {
+    await awsCall(
+      `cloudformation:DeleteStack ${name} (${access.region})`,
+      () => cfn.send(new DeleteStackCommand({ StackName: name })),
+      access.retry
+    )
+  } finally {
+    cfn.destroy()
+  }
 }
 
 function missing(error: unknown): boolean {

@@ -53,6 +53,7 @@ import {
 } from './service.js'
 import {
   condition,
+  deleteStack,
   describeStack,
   firstFailure,
   regionsWithStack,
@@ -476,16 +477,7 @@ export async function awaitStack(ctx: RunContext): Promise<void> {
 const STACK_WAIT_MS = 20 * 60_000
 
 async function deleteFailedStack(ctx: RunContext, name: string): Promise<void> {
-  const { CloudFormationClient, DeleteStackCommand } = await import('@aws-sdk/client-cloudformation')
-  const cfn = new CloudFormationClient({
-    region: access(ctx).region,
-    credentials: ctx.credentials?.credentials
-  })
-  try {
-    await cfn.send(new DeleteStackCommand({ StackName: name }))
-  } finally {
-    cfn.destroy()
-  }
+  await deleteStack(name, access(ctx))
   const after = await waitUntilSettled(name, access(ctx), {
     timeoutMs: STACK_WAIT_MS,
     pollMs: 5000,

@@ -1,6 +1,7 @@
 import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation'
 import {
   condition,
+  deleteStack,
   describeStack,
   outputMap,
   regionsWithStack,
@@ -170,5 +171,21 @@ describe('against moto', () => {
     const regions = ['us-east-1', 'eu-west-1', 'eu-west-2', 'ap-south-1']
     expect(await regionsWithStack('api-dev', regions, credentials)).toEqual(['eu-west-1', 'eu-west-2'])
     expect(await regionsWithStack('nowhere-dev', regions, credentials)).toEqual([])
+  })
+
+  it('deletes a stack in its own region only', async () => {
+    await createStack('eu-west-1', 'doomed-dev')
+    await createStack('eu-west-2', 'doomed-dev')
+    expect(await describeStack('doomed-dev', { region: 'eu-west-1', credentials })).toBeDefined()
+    await deleteStack('doomed-dev', { region: 'eu-west-1', credentials })
+    await waitUntilSettled(
+      'doomed-dev',
+      { region: 'eu-west-1', credentials },
+      { timeoutMs: 30_000, pollMs: 100, log: () => {} }
+    )
+    expect(await describeStack('doomed-dev', { region: 'eu-west-1', credentials })).toBeUndefined()
+    expect(await describeStack('doomed-dev', { region: 'eu-west-2', credentials })).toMatchObject({
+      status: 'CREATE_COMPLETE'
+    })
   })
 })
