@@ -1,3 +1,4 @@
+import * as core from '@actions/core'
 import * as exec from '@actions/exec'
 import { createHash } from 'node:crypto'
 import {
@@ -44,7 +45,7 @@ export interface TransformOptions {
 }
 
 /** Bump when the transform changes, so that results kept from an older one are not reused. */
-const TRANSFORM_VERSION = '3'
+const TRANSFORM_VERSION = '4'
 
 const TRANSFORM = String.raw`"""Adds bytecode to a Lambda zip, deterministically (serverless-python-deploy)."""
 import hashlib, importlib.util, json, os, shutil, sys, zipfile
@@ -85,20 +86,27 @@ def main():
         files = [i.filename for i in infos if not i.filename.endswith("/")]
         # Layers unpack under /opt (their content sits in python/), functions under /var/task.
         prefix = "/opt" if files and all(n.startswith("python/") for n in files) else "/var/task"
-        compiled, reused, pycs = 0, 0, {}
+        compiled, reused, pycs, stored = 0, 0, {}, []
         for name in sorted(files):
             if name.endswith(".py"):
                 pyc, hit = bytecode(name, z.read(name), prefix)
                 if pyc is not None:
                     pycs[pyc_name(name)] = pyc
                     reused, compiled = reused + hit, compiled + (not hit)
+        # Timestamp-based bytecode from pip: the zip's 1980 dates invalidate it, so it goes.
         stale = [n for n in files if n.endswith(".pyc")]
-        if stale:
-            # Timestamp-based bytecode from pip: the zip's 1980 dates invalidate it, so it goes.
+        # Entries serverless-python-requirements stored uncompressed (STORE_PRELOAD): compressed here, once.
+        stored = [i for i in infos if i.compress_type == zipfile.ZIP_STORED and i.file_size and not i.is_dir()]
+        if stale or stored:
             with zipfile.ZipFile(target, "w") as out:
                 for info in infos:
-                    if not info.filename.endswith(".pyc"):
-                        out.writestr(info, z.read(info.filename), compress_type=info.compress_type)
+                    if info.filename.endswith(".pyc"):
+                        continue
+                    data = z.read(info.filename)
+                    if info.is_dir():
+                        out.writestr(info, data)
+                    else:
+                        out.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)
         else:
             shutil.copyfile(source, target)
     with zipfile.ZipFile(target, "a", zipfile.ZIP_DEFLATED, compresslevel=6) as out:
@@ -123,7 +131,7 @@ def main():
                     if path.endswith(".py"):
                         owned.add(pyc_name(path))
                 distributions[dist] = sum(sizes.get(p, 0) for p in owned)
-    print(json.dumps({"distributions": distributions, "compiled": compiled, "reused": reused}))
+    print(json.dumps({"distributions": distributions, "compiled": compiled, "reused": reused, "compressed": len(stored)}))
 
 
 if __name__ == "__main__":
@@ -132,6 +140,52 @@ if __name__ == "__main__":
 
 function sha256(file: string, encoding: 'hex' | 'base64'): string {
   return createHash('sha256').update(readFileSync(file)).digest(encoding)
+}
+
+/**
+ * serverless-python-requirements writes its zips at DEFLATE level 9 in JavaScript (pako, in
+ * lib/zipTree.js): measured here, half of `serverless package`'s CPU time, for zips the transform below
+ * rewrites anyway. Preloaded into serverless when the transform will run, this makes the plugin store
+ * them uncompressed; the transform then compresses every entry once, with zlib. Whatever does not load
+ * that file (another plugin version, another layout) is left as it is, and its zips stay valid.
+ */
+const STORE_PRELOAD = `'use strict'
+// serverless-python-deploy: serverless-python-requirements stores its zips; the action compresses them.
+const Module = require('node:module')
+const path = require('node:path')
+const load = Module._load
+const ZIP_TREE = ['', 'serverless-python-requirements', 'lib', 'zipTree.js'].join(path.sep)
+Module._load = function (request, parent, isMain) {
+  const loaded = load.apply(this, arguments)
+  // Only the plugin's own require('./zipTree'): other modules' exports are not touched.
+  if (typeof request !== 'string' || !['zipTree', 'zipTree.js'].includes(path.basename(request))) return loaded
+  let file = ''
+  try {
+    file = Module._resolveFilename(request, parent, isMain)
+  } catch {}
+  if (file.endsWith(ZIP_TREE) && typeof loaded.writeZip === 'function' && !loaded.writeZip.stores) {
+    const writeZip = loaded.writeZip
+    loaded.writeZip = Object.assign(
+      function (zip) {
+        const generate = zip.generateNodeStream
+        zip.generateNodeStream = function (options) {
+          return generate.call(this, { ...options, compression: 'STORE' })
+        }
+        return writeZip.apply(this, arguments)
+      },
+      { stores: true }
+    )
+  }
+  return loaded
+}
+`
+
+/** NODE_OPTIONS that preload STORE_PRELOAD, after the ones the environment already has. */
+export function storeZipsEnv(tempDir: string, nodeOptions: string | undefined): Record<string, string> {
+  const preload = path.join(tempDir, 'spd-store-zips.cjs')
+  mkdirSync(tempDir, { recursive: true })
+  writeFileSync(preload, STORE_PRELOAD)
+  return { NODE_OPTIONS: [nodeOptions, `--require ${JSON.stringify(preload)}`].filter(Boolean).join(' ') }
 }
 
 /** Transforms every zip under .serverless and points the compiled template at the new ones. */
@@ -164,6 +218,7 @@ export async function addBytecode(options: TransformOptions): Promise<ArtifactRe
     if (existsSync(cached) && existsSync(cachedReport)) {
       copyFileSync(cached, out)
       distributions = JSON.parse(readFileSync(cachedReport, 'utf8')) as Record<string, number>
+      core.info(`${name}: the same zip as an earlier run's, transformed then`)
     } else {
       const result = await exec.getExecOutput(options.python, [helper, file, out, options.pycCacheDir], {
         silent: true,
@@ -174,11 +229,16 @@ export async function addBytecode(options: TransformOptions): Promise<ArtifactRe
           `Adding bytecode to ${name} failed (exit code ${result.exitCode}): ${result.stderr.trim().split('\n').slice(-5).join('\n')}`
         )
       }
-      distributions = (
-        JSON.parse(result.stdout.trim().split('\n').pop() ?? '{}') as {
-          distributions: Record<string, number>
-        }
-      ).distributions
+      const made = JSON.parse(result.stdout.trim().split('\n').pop() ?? '{}') as {
+        distributions: Record<string, number>
+        compiled: number
+        reused: number
+        compressed: number
+      }
+      distributions = made.distributions
+      core.info(
+        `${name}: bytecode for ${made.compiled + made.reused} modules (${made.reused} from the bytecode cache), ${made.compressed} stored entries compressed`
+      )
       copyFileSync(out, cached)
       writeFileSync(cachedReport, JSON.stringify(distributions))
     }

@@ -42,11 +42,16 @@ function hashFiles(files: string[]): string {
 const platform = `${process.platform}-${os.arch()}`
 
 /** node_modules as the lockfile and this Node ABI make it; a project without a lockfile is not cached. */
-export function nodeModulesCache(dir: string, lockfile: string, manager: string): CacheSpec {
+export function nodeModulesCache(
+  dir: string,
+  lockfile: string,
+  manager: string,
+  alongside: string[] = []
+): CacheSpec {
   const base = `spd-node-modules-${platform}-node${process.versions.modules}-${manager}-`
   return {
     name: 'node-modules',
-    paths: [path.join(dir, 'node_modules')],
+    paths: [path.join(dir, 'node_modules'), ...alongside],
     key: `${base}${hashFiles([lockfile, path.join(dir, 'package.json')])}`,
     restoreKeys: []
   }
@@ -62,10 +67,10 @@ export function pythonCache(dir: string, target: string, pythonVersion: string, 
 }
 
 /** The framework and plugins the action installs for a service without its own. */
-export function frameworkCache(prefix: string): CacheSpec {
+export function frameworkCache(prefix: string, alongside: string[] = []): CacheSpec {
   return {
     name: 'framework',
-    paths: [prefix],
+    paths: [prefix, ...alongside],
     key: `spd-framework-${platform}-node${process.versions.modules}-${path.basename(prefix)}`,
     restoreKeys: []
   }

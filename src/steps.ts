@@ -2,7 +2,7 @@ import * as core from '@actions/core'
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { addBytecode, neverRun } from './artifact.js'
+import { addBytecode, neverRun, storeZipsEnv } from './artifact.js'
 import {
   cacheHit,
   cacheServiceReachable,
@@ -131,8 +131,11 @@ export async function installNode(ctx: RunContext): Promise<void> {
     const env = nodeEnv()
     const project = nodeProject(config.dir)
     // Without a lockfile nothing says what node_modules should hold: it is not cached.
+    // Serverless' start caches travel with the cache that holds the framework: the project's
+    // node_modules when it has a lockfile, else the framework the action provides.
+    const starts = Object.values(startCacheDirs())
     const modules = project?.lockfile
-      ? nodeModulesCache(config.dir, project.lockfile, project.manager)
+      ? nodeModulesCache(config.dir, project.lockfile, project.manager, starts)
       : undefined
     if (modules) await restoreCache(ctx, modules, nodeModulesUpToDate(config.dir))
     const installed = await installNodeModules(config.dir, env)
@@ -146,7 +149,7 @@ export async function installNode(ctx: RunContext): Promise<void> {
     }
     const provided = ownFramework(config.dir)
       ? undefined
-      : frameworkCache(providedPrefix(config, options).prefix)
+      : frameworkCache(providedPrefix(config, options).prefix, modules ? [] : starts)
     if (
       provided &&
       (await restoreCache(ctx, provided, existsSync(path.join(provided.paths[0], '.complete')))) === 'miss'
@@ -213,7 +216,32 @@ function serverlessCall(ctx: RunContext, command: string[], args: string[]) {
     region: ctx.inputs.awsRegion,
     args,
     cwd: ctx.config.dir,
-    env: frameworkEnv(ctx)
+    env: { ...startCacheEnv(), ...frameworkEnv(ctx) }
+  }
+}
+
+/**
+ * What every serverless start on an empty machine would compute again: the validator of the config
+ * schema, which Serverless compiles with ajv (about 2.5 s here) and keeps under
+ * SLS_SCHEMA_CACHE_BASE_DIR, and Node's compiled code of serverless and its plugins
+ * (NODE_COMPILE_CACHE, 0.7 s a start). Both are keyed by their content, so a stale entry is never used.
+ */
+function startCacheDirs(): { schema: string; compiled: string } {
+  const dirs = {
+    schema: runnerDir('tool-cache', 'serverless-python-deploy', 'serverless-schema'),
+    compiled: runnerDir('tool-cache', 'serverless-python-deploy', 'node-compile-cache')
+  }
+  // The post step saves a cache only when all its paths exist.
+  for (const dir of Object.values(dirs)) mkdirSync(dir, { recursive: true })
+  return dirs
+}
+
+/** The start caches, unless the environment chose its own (a person's own settings come first). */
+function startCacheEnv(): Record<string, string> {
+  const dirs = startCacheDirs()
+  return {
+    SLS_SCHEMA_CACHE_BASE_DIR: dirs.schema,
+    NODE_COMPILE_CACHE: dirs.compiled
   }
 }
 
@@ -332,7 +360,8 @@ export async function packageService(ctx: RunContext): Promise<void> {
     )
   )
     planSave(ctx, python)
-  const result = await serverless(ctx, ['package'], args, pipTargetEnv(ctx))
+  const zips = bytecodeFits(ctx) ? storeZipsEnv(runnerDir('temp'), process.env.NODE_OPTIONS) : {}
+  const result = await serverless(ctx, ['package'], args, { ...pipTargetEnv(ctx), ...zips })
   if (result.exitCode !== 0) failed(ctx, 'package', result)
   const packaged = readPackagedService(ctx.config.dir, started - 1000)
   if (!packaged) throw new Error('serverless package left no .serverless/serverless-state.json')
@@ -379,6 +408,11 @@ function pipTargetEnv(ctx: RunContext): Record<string, string> {
   return wheelTargetEnv(ctx.wheelTarget, helper)
 }
 
+/** Whether the action's Python is the runtime's own version, so that its bytecode is the one Lambda loads. */
+function bytecodeFits(ctx: RunContext): boolean {
+  return Boolean(ctx.python && ctx.build && ctx.python.version.startsWith(`${ctx.build.pythonVersion}.`))
+}
+
 /**
  * Bytecode for the runtime's Python in every artifact, so that cold starts do not compile; the size
  * the zips come to; and a word on what the zips carry that Lambda never runs.
@@ -387,7 +421,7 @@ export async function optimiseArtifact(ctx: RunContext): Promise<void> {
   const build = ctx.build as Build
   const dir = path.join(ctx.config.dir, '.serverless')
   const python = ctx.python
-  if (!python || !python.version.startsWith(`${build.pythonVersion}.`)) {
+  if (!python || !bytecodeFits(ctx)) {
     core.notice(
       `No bytecode added to the artifact: it must be compiled by Python ${build.pythonVersion}, the runtime's own, and ${python ? `Python ${python.version} (python-version)` : 'no Python of the action (dockerizePip)'} built the dependencies.`
     )

@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals'
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { startCacheServer, type CacheServer } from '../support/cache-server.js'
@@ -47,6 +47,21 @@ function machine(name: string) {
     env: { XDG_CACHE_HOME: path.join(base, 'xdg') },
     remove: () => rmSync(base, { recursive: true, force: true })
   }
+}
+
+/** Serverless' compiled config-schema validators in a runner home, with when each was written. */
+function validators(home: string): { file: string; written: number }[] {
+  const found: { file: string; written: number }[] = []
+  for (const base of [path.join(home, 'tool-cache', 'serverless-python-deploy', 'serverless-schema'), home]) {
+    const artifacts = path.join(base, '.serverless', 'artifacts')
+    if (!existsSync(artifacts)) continue
+    for (const folder of readdirSync(artifacts))
+      for (const name of readdirSync(path.join(artifacts, folder))) {
+        const file = path.join(artifacts, folder, name)
+        found.push({ file: path.relative(home, file), written: statSync(file).mtimeMs })
+      }
+  }
+  return found
 }
 
 async function packageOn(
@@ -97,10 +112,20 @@ describe('a service with its own lockfile', () => {
     )
     // The service brings its own serverless: the action installed none to cache.
     expect(saved.some(key => key.startsWith('spd-framework-'))).toBe(false)
+    // Serverless kept its schema validator where the node_modules cache takes it along, not in the home.
+    expect(validators(box.home)).toEqual([
+      {
+        file: expect.stringMatching(
+          /^tool-cache\/serverless-python-deploy\/serverless-schema\/\.serverless\/artifacts\/ajv-validate-[\d.]+\/[0-9a-f]{40}\.js$/
+        ),
+        written: expect.any(Number)
+      }
+    ])
   })
 
   it('a run on an empty machine restores them, installs nothing, and reports cache-hit true', async () => {
     const service = box.fresh(true)
+    const started = Date.now()
     const fresh = await packageOn(box, service, server.env)
     expect(fresh.exitCode).toBe(0)
     expect(fresh.outputs['cache-hit']).toBe('true')
@@ -108,6 +133,14 @@ describe('a service with its own lockfile', () => {
     expect(fresh.stdout).not.toContain('[command]/usr/bin/npm ci')
     expect(existsSync(path.join(service, '.serverless', 'fixture-api.zip'))).toBe(true)
     expect(fresh.summary).toContain('node-modules: hit, python: hit')
+    // Serverless started with the validator the cold run compiled, and compiled none of its own; Node's
+    // compile cache came along too.
+    const restored = validators(box.home)
+    expect(restored).toHaveLength(1)
+    expect(restored[0].written).toBeLessThan(started)
+    expect(
+      readdirSync(path.join(box.home, 'tool-cache', 'serverless-python-deploy', 'node-compile-cache')).length
+    ).toBeGreaterThan(0)
     // Exact hits are not saved again.
     const post = await runPost(fresh, { inputs: {}, env: { ...box.env, ...server.env }, node: NODE24 })
     expect(post.exitCode).toBe(0)

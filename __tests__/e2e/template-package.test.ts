@@ -2,7 +2,7 @@ import { jest } from '@jest/globals'
 import { existsSync, mkdtempSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { invokeArtifact, zipEntries } from '../support/fixture.js'
+import { invokeArtifact, zipCompression, zipEntries } from '../support/fixture.js'
 import { pipEnv } from '../support/pip.js'
 import { runAction, type ActionRun } from '../support/runner.js'
 import { applyTemplate } from '../template/helpers.js'
@@ -46,6 +46,17 @@ describe('the action packages a project applied from the devcontainer template',
     expect(listing).toMatch(/^pydantic_core\/_pydantic_core\.cpython-311-x86_64-linux-gnu\.so$/m)
     expect(listing).toMatch(/^pydantic_core-[\d.]+\.dist-info\/WHEEL$/m)
     expect(Number(first.outputs['artifact-size'])).toBeGreaterThan(1_000_000)
+    // serverless-python-requirements stored its zip (the dependencies' hundreds of entries), and the
+    // action compressed every entry, once.
+    const stored =
+      /fastapi-lambda\.zip: bytecode for \d+ modules \(\d+ from the bytecode cache\), (\d+) stored entries compressed/.exec(
+        first.stdout
+      )
+    expect(Number(stored?.[1])).toBeGreaterThan(500)
+    expect(zipCompression(artifact)).toEqual({
+      stored: 0,
+      deflated: listing.split('\n').filter(name => !name.endsWith('/')).length
+    })
   })
 
   it('serves / and /health through Mangum from the unzipped, read-only artifact', () => {

@@ -22,6 +22,16 @@ export function zipEntries(file: string, python = 'python3'): string[] {
   return JSON.parse(execFileSync(python, ['-c', script, file], { encoding: 'utf8' })) as string[]
 }
 
+/** How many of a zip's files are stored uncompressed and how many deflated. */
+export function zipCompression(file: string): { stored: number; deflated: number } {
+  const script =
+    'import json, sys, zipfile\ninfos = [i for i in zipfile.ZipFile(sys.argv[1]).infolist() if not i.is_dir()]\nprint(json.dumps({"stored": sum(i.compress_type == zipfile.ZIP_STORED for i in infos), "deflated": sum(i.compress_type == zipfile.ZIP_DEFLATED for i in infos)}))'
+  return JSON.parse(execFileSync('python3', ['-c', script, file], { encoding: 'utf8' })) as {
+    stored: number
+    deflated: number
+  }
+}
+
 export interface Answer {
   path: string
   statusCode: number

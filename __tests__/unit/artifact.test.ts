@@ -13,7 +13,8 @@ import {
 import os from 'node:os'
 import path from 'node:path'
 import { jest } from '@jest/globals'
-import { addBytecode, neverRun } from '../../src/artifact.js'
+import { addBytecode, neverRun, storeZipsEnv } from '../../src/artifact.js'
+import { zipCompression } from '../support/fixture.js'
 
 jest.setTimeout(60_000)
 
@@ -21,10 +22,10 @@ const root = mkdtempSync(path.join(os.tmpdir(), 'unit-artifact-'))
 afterAll(() => rmSync(root, { recursive: true, force: true }))
 
 /** Writes a zip with the given entries (Python's zipfile, 1980 dates as Serverless writes them). */
-function zip(file: string, entries: Record<string, string>): void {
+function zip(file: string, entries: Record<string, string>, compression = 'ZIP_DEFLATED'): void {
   const script =
-    'import json, sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:\n    for name, text in json.loads(sys.argv[2]).items():\n        z.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), text)\n'
-  execFileSync('python3', ['-c', script, file, JSON.stringify(entries)])
+    'import json, sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], "w", getattr(zipfile, sys.argv[3])) as z:\n    for name, text in json.loads(sys.argv[2]).items():\n        z.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), text)\n'
+  execFileSync('python3', ['-c', script, file, JSON.stringify(entries), compression])
 }
 
 /** What a .pyc inside a zip says of itself: its flags (1 = unchecked hash) and the source path it names. */
@@ -163,5 +164,77 @@ describe('a zip that is a link into serverless-python-requirements’ cache (lay
     expect(sha(pluginCache)).toBe(before)
     expect(lstatSync(layer).isSymbolicLink()).toBe(false)
     expect(names(layer).some(name => name.endsWith('.pyc'))).toBe(true)
+  })
+})
+
+describe('zips serverless-python-requirements stored uncompressed', () => {
+  it('get every entry compressed, once, by the transform', async () => {
+    const p = packaged('stored')
+    const api = path.join(p.dir, 'api.zip')
+    const text = 'def answer():\n    return 42\n'.repeat(200)
+    zip(
+      api,
+      { 'handler.py': text, 'lib/__init__.py': text, 'lib/data.txt': 'x'.repeat(10_000) },
+      'ZIP_STORED'
+    )
+    expect(zipCompression(api)).toEqual({ stored: 3, deflated: 0 })
+    const stored = readFileSync(api).length
+    await addBytecode({ dir: p.dir, python: 'python3', cacheDir: p.cache, pycCacheDir: p.pyc, tempDir: root })
+    // Three files and the two modules' bytecode, all deflated.
+    expect(zipCompression(api)).toEqual({ stored: 0, deflated: 5 })
+    expect(readFileSync(api).length).toBeLessThan(stored / 4)
+  })
+})
+
+describe('storeZipsEnv', () => {
+  /** A module tree with the plugin's lib/zipTree.js (as serverless-python-requirements 6 lays it out) and another zipTree. */
+  function tree(): string {
+    const dir = path.join(root, 'preload')
+    const lib = path.join(dir, 'node_modules', 'serverless-python-requirements', 'lib')
+    const other = path.join(dir, 'node_modules', 'other', 'lib')
+    const writeZip =
+      "exports.writeZip = (zip, target) => zip.generateNodeStream({ platform: 'UNIX', compression: 'DEFLATE', compressionOptions: { level: 9 } })\n"
+    for (const folder of [lib, other]) {
+      mkdirSync(folder, { recursive: true })
+      writeFileSync(path.join(folder, 'zipTree.js'), writeZip)
+    }
+    // The plugin takes writeZip out of the exports when it loads them, as its inject.js does.
+    writeFileSync(
+      path.join(lib, 'inject.js'),
+      "const { writeZip } = require('./zipTree')\nmodule.exports = () => writeZip({ generateNodeStream: options => options }, 'x.zip')\n"
+    )
+    writeFileSync(
+      path.join(dir, 'main.js'),
+      "const inject = require('serverless-python-requirements/lib/inject')\nconst other = require('other/lib/zipTree')\nconsole.log(JSON.stringify({ plugin: inject(), other: other.writeZip({ generateNodeStream: options => options }), options: process.env.NODE_OPTIONS }))\n"
+    )
+    return dir
+  }
+
+  it('makes the plugin store its zips, and leaves every other module and NODE_OPTIONS as they were', () => {
+    const dir = tree()
+    const env = storeZipsEnv(path.join(root, 'preload-temp'), '--max-old-space-size=512')
+    expect(env.NODE_OPTIONS).toMatch(/^--max-old-space-size=512 --require ".+spd-store-zips\.cjs"$/)
+    const seen = JSON.parse(
+      execFileSync(process.execPath, ['main.js'], {
+        cwd: dir,
+        env: { ...process.env, ...env },
+        encoding: 'utf8'
+      })
+    ) as Record<string, { compression: string; compressionOptions: { level: number } }>
+    expect(seen.plugin).toEqual({ platform: 'UNIX', compression: 'STORE', compressionOptions: { level: 9 } })
+    expect(seen.other.compression).toBe('DEFLATE')
+    // Without the preload, the plugin deflates as it always did.
+    const plain = JSON.parse(
+      execFileSync(process.execPath, ['main.js'], {
+        cwd: dir,
+        env: { ...process.env, NODE_OPTIONS: '' },
+        encoding: 'utf8'
+      })
+    ) as Record<string, { compression: string }>
+    expect(plain.plugin.compression).toBe('DEFLATE')
+  })
+
+  it('keeps NODE_OPTIONS empty of anything but the preload when there were none', () => {
+    expect(storeZipsEnv(path.join(root, 'preload-temp'), undefined).NODE_OPTIONS).toMatch(/^--require "/)
   })
 })

@@ -27,6 +27,14 @@ describe('cache keys change when, and only when, their inputs change', () => {
       )
     )
     expect(first.paths).toEqual([path.join(dir, 'node_modules')])
+    // What travels with it (serverless' start caches) changes its paths, not its key.
+    const alongside = nodeModulesCache(dir, lock, 'npm', ['/tool-cache/schema', '/tool-cache/compiled'])
+    expect(alongside.paths).toEqual([
+      path.join(dir, 'node_modules'),
+      '/tool-cache/schema',
+      '/tool-cache/compiled'
+    ])
+    expect(alongside.key).toBe(first.key)
     expect(nodeModulesCache(dir, lock, 'npm').key).toBe(first.key)
     files({ 'requirements.txt': 'fastapi\n' })
     expect(nodeModulesCache(dir, lock, 'npm').key).toBe(first.key)
@@ -54,6 +62,9 @@ describe('cache keys change when, and only when, their inputs change', () => {
     const spec = frameworkCache('/tool-cache/serverless-python-deploy/0123456789abcdef')
     expect(spec.key).toMatch(/-0123456789abcdef$/)
     expect(frameworkCache('/tool-cache/serverless-python-deploy/fedcba9876543210').key).not.toBe(spec.key)
+    expect(
+      frameworkCache('/tool-cache/serverless-python-deploy/0123456789abcdef', ['/schema']).paths
+    ).toEqual(['/tool-cache/serverless-python-deploy/0123456789abcdef', '/schema'])
   })
 })
 

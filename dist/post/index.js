@@ -98232,11 +98232,11 @@ function cache_hashFiles(files) {
 }
 const cache_platform = (/* unused pure expression or super */ null && (`${process.platform}-${os.arch()}`));
 /** node_modules as the lockfile and this Node ABI make it; a project without a lockfile is not cached. */
-function nodeModulesCache(dir, lockfile, manager) {
+function nodeModulesCache(dir, lockfile, manager, alongside = []) {
     const base = `spd-node-modules-${cache_platform}-node${process.versions.modules}-${manager}-`;
     return {
         name: 'node-modules',
-        paths: [path.join(dir, 'node_modules')],
+        paths: [path.join(dir, 'node_modules'), ...alongside],
         key: `${base}${cache_hashFiles([lockfile, path.join(dir, 'package.json')])}`,
         restoreKeys: []
     };
@@ -98248,10 +98248,10 @@ function pythonCache(dir, target, pythonVersion, paths) {
     return { name: 'python', paths, key: `${base}${cache_hashFiles(files)}`, restoreKeys: [base] };
 }
 /** The framework and plugins the action installs for a service without its own. */
-function frameworkCache(prefix) {
+function frameworkCache(prefix, alongside = []) {
     return {
         name: 'framework',
-        paths: [prefix],
+        paths: [prefix, ...alongside],
         key: `spd-framework-${cache_platform}-node${process.versions.modules}-${path.basename(prefix)}`,
         restoreKeys: []
     };
