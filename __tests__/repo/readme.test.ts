@@ -129,3 +129,31 @@ describe('README troubleshooting equals the diagnosis table', () => {
     }
   })
 })
+
+describe('README performance table equals bench/results.json', () => {
+  it('reports each key with the value and target the committed bench wrote', () => {
+    const results = JSON.parse(readFileSync(path.join(ROOT, 'bench', 'results.json'), 'utf8')) as Record<
+      string,
+      unknown
+    > & { targets: Record<string, string> }
+    const section = readme.slice(readme.indexOf('## Performance'), readme.indexOf('## Troubleshooting'))
+    const rows = Object.fromEntries(
+      [...section.matchAll(/^\| `(\w+)` \| [^|]+ \| ([\d.]+) \| ([^|]+) \| (\w+) \|$/gm)].map(m => [
+        m[1],
+        { value: Number(m[2]), target: m[3].trim(), met: m[4] }
+      ])
+    )
+    expect(Object.keys(rows).sort()).toEqual(Object.keys(results.targets).sort())
+    for (const [key, target] of Object.entries(results.targets)) {
+      const value = results[key] as number
+      const [op, bound] = target.split(' ')
+      const met = op === '<=' ? value <= Number(bound) : value >= Number(bound)
+      expect({ key, ...rows[key] }).toEqual({
+        key,
+        value,
+        target: target.replace('<=', '≤').replace('>=', '≥'),
+        met: met ? 'yes' : 'no'
+      })
+    }
+  })
+})
