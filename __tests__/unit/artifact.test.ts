@@ -14,7 +14,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { jest } from '@jest/globals'
 import { addBytecode, neverRun, storeZipsEnv } from '../../src/artifact.js'
-import { zipCompression } from '../support/fixture.js'
+import { zipCompression, zipEntries } from '../support/fixture.js'
 
 jest.setTimeout(60_000)
 
@@ -36,18 +36,6 @@ function pycInfo(file: string, name: string): { flags: number; filename: string 
     .trim()
     .split(' ')
   return { flags: Number(flags), filename }
-}
-
-function names(file: string): string[] {
-  return JSON.parse(
-    execFileSync(
-      'python3',
-      ['-c', 'import json, sys, zipfile; print(json.dumps(zipfile.ZipFile(sys.argv[1]).namelist()))', file],
-      {
-        encoding: 'utf8'
-      }
-    )
-  ) as string[]
 }
 
 const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('base64')
@@ -82,7 +70,7 @@ describe('addBytecode', () => {
     const p = packaged('first')
     const reports = await run(p)
     const api = path.join(p.dir, 'api.zip')
-    const entries = names(api)
+    const entries = zipEntries(api)
     const tag = execFileSync('python3', ['-c', 'import sys; print(sys.implementation.cache_tag)'], {
       encoding: 'utf8'
     }).trim()
@@ -163,7 +151,7 @@ describe('a zip that is a link into serverless-python-requirements’ cache (lay
     await addBytecode({ dir: p.dir, python: 'python3', cacheDir: p.cache, pycCacheDir: p.pyc, tempDir: root })
     expect(sha(pluginCache)).toBe(before)
     expect(lstatSync(layer).isSymbolicLink()).toBe(false)
-    expect(names(layer).some(name => name.endsWith('.pyc'))).toBe(true)
+    expect(zipEntries(layer).some(name => name.endsWith('.pyc'))).toBe(true)
   })
 })
 
