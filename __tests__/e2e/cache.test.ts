@@ -64,6 +64,26 @@ function validators(home: string): { file: string; written: number }[] {
   return found
 }
 
+/** Files under a folder, with when each was written. */
+function filesUnder(dir: string): { file: string; written: number }[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter(entry => entry.isFile())
+    .map(entry => path.join(entry.parentPath, entry.name))
+    .map(file => ({ file, written: statSync(file).mtimeMs }))
+}
+
+/**
+ * Serverless started with the validator the cold run compiled and compiled none of its own, and Node
+ * found the cold run's compile cache: both were written before this run started, so they were restored.
+ */
+function expectStartCachesRestored(home: string, started: number): void {
+  const restored = validators(home)
+  expect(restored).toHaveLength(1)
+  expect(restored[0].written).toBeLessThan(started)
+  const compiled = filesUnder(path.join(home, 'tool-cache', 'serverless-python-deploy', 'node-compile-cache'))
+  expect(compiled.filter(entry => entry.written < started).length).toBeGreaterThan(0)
+}
+
 async function packageOn(
   box: ReturnType<typeof machine>,
   service: string,
@@ -133,14 +153,7 @@ describe('a service with its own lockfile', () => {
     expect(fresh.stdout).not.toContain('[command]/usr/bin/npm ci')
     expect(existsSync(path.join(service, '.serverless', 'fixture-api.zip'))).toBe(true)
     expect(fresh.summary).toContain('node-modules: hit, python: hit')
-    // Serverless started with the validator the cold run compiled, and compiled none of its own; Node's
-    // compile cache came along too.
-    const restored = validators(box.home)
-    expect(restored).toHaveLength(1)
-    expect(restored[0].written).toBeLessThan(started)
-    expect(
-      readdirSync(path.join(box.home, 'tool-cache', 'serverless-python-deploy', 'node-compile-cache')).length
-    ).toBeGreaterThan(0)
+    expectStartCachesRestored(box.home, started)
     // Exact hits are not saved again.
     const post = await runPost(fresh, { inputs: {}, env: { ...box.env, ...server.env }, node: NODE24 })
     expect(post.exitCode).toBe(0)
@@ -169,10 +182,14 @@ describe('a service without package.json', () => {
     )
     const post = await runPost(cold, { inputs: {}, env: { ...box.env, ...server.env }, node: NODE24 })
     expect(post.stdout).toMatch(/Cache framework saved: spd-framework-linux-x64-node\d+-[0-9a-f]{16}/)
-    const fresh = await packageOn(box, box.fresh(false), server.env)
+    const service = box.fresh(false)
+    const started = Date.now()
+    const fresh = await packageOn(box, service, server.env)
     expect(fresh.exitCode).toBe(0)
     expect(fresh.stdout).not.toMatch(/npm install --prefix/)
     expect(fresh.outputs['cache-hit']).toBe('true')
+    // Without node_modules of its own, serverless' start caches travel with the provided framework.
+    expectStartCachesRestored(box.home, started)
   })
 })
 
