@@ -24,6 +24,7 @@ import { pipEnv } from '../__tests__/support/pip.js'
 import { NODE24, runAction, type ActionRun } from '../__tests__/support/runner.js'
 import { summaryText } from '../__tests__/support/summary-text.js'
 import { applyTemplate } from '../__tests__/template/helpers.js'
+import { sdkClients } from '../src/aws.js'
 
 const STAGE = 'demo'
 const REGION = 'us-east-1'
@@ -107,7 +108,7 @@ async function invokeDeployed(moto: Moto, run: ActionRun, scratch: string): Prom
   const stack = (await cfn.send(new DescribeStacksCommand({ StackName: stackName }))).Stacks?.[0]
   cfn.destroy()
   const bucket = stack?.Outputs?.find(o => o.OutputKey === 'ServerlessDeploymentBucketName')?.OutputValue
-  const deployment = await liveDeployment(stackName, { region: REGION, credentials })
+  const deployment = await liveDeployment(stackName, { region: REGION, credentials, clients: sdkClients })
   if (!bucket || !deployment) throw new Error(`stack ${stackName} names no deployment bucket or artifact`)
   const key = `${deployment.directory}/${run.outputs.service}.zip`
   // A signed GET, as the Lambda service would make: Serverless' bucket policy refuses anything else.

@@ -1,5 +1,6 @@
 import * as cache from '@actions/cache'
 import * as core from '@actions/core'
+import type { Runner } from './runner.js'
 import { createHash } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import os from 'node:os'
@@ -77,7 +78,7 @@ export function frameworkCache(prefix: string, alongside: string[] = []): CacheS
 }
 
 /** Where serverless-python-requirements keeps its cache, as its appdirectory dependency decides. */
-export function pythonRequirementsCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+export function pythonRequirementsCacheDir(env: Readonly<Record<string, string | undefined>>): string {
   if (process.platform === 'darwin')
     return path.join(env.HOME || os.homedir(), 'Library', 'Caches', 'serverless-python-requirements')
   return path.join(
@@ -87,29 +88,91 @@ export function pythonRequirementsCacheDir(env: NodeJS.ProcessEnv = process.env)
 }
 
 /**
- * Whether a cache service answers at all. Without one (a local run, GHES without it) the run goes on
- * with one notice instead of a warning per cache, and no minutes lost to the toolkit's retries.
+ * The cache service, as the run sees it: whether it answers, and what a restore found. An edge of the
+ * run, so that a test can play the service.
  */
-export async function cacheServiceReachable(
-  env: NodeJS.ProcessEnv = process.env
-): Promise<string | undefined> {
-  if (!cache.isFeatureAvailable()) return 'this runner has no cache service'
-  const url = env.ACTIONS_RESULTS_URL || env.ACTIONS_CACHE_URL
-  if (!url) return 'this runner has no cache service'
-  try {
-    await fetch(url, { method: 'HEAD', signal: AbortSignal.timeout(3000) })
-    return undefined
-  } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause?.code
-    return `the cache service at ${new URL(url).host} does not answer (${cause ?? (error as Error).message})`
+export interface CacheStore {
+  /** Why no cache service can be used, or undefined when one answers. */
+  unavailable: () => Promise<string | undefined>
+  /** The key that matched, or undefined on a miss. */
+  restore: (spec: CacheSpec) => Promise<string | undefined>
+}
+
+/**
+ * The toolkit's cache service. Without one (a local run, GHES without it) the run goes on with one
+ * notice instead of a warning per cache, and no minutes lost to the toolkit's retries.
+ */
+export function actionsCacheStore(env: Readonly<Record<string, string | undefined>>): CacheStore {
+  return {
+    unavailable: async () => {
+      if (!cache.isFeatureAvailable()) return 'this runner has no cache service'
+      const url = env.ACTIONS_RESULTS_URL || env.ACTIONS_CACHE_URL
+      if (!url) return 'this runner has no cache service'
+      try {
+        await fetch(url, { method: 'HEAD', signal: AbortSignal.timeout(3000) })
+        return undefined
+      } catch (error) {
+        const cause = (error as { cause?: { code?: string } }).cause?.code
+        return `the cache service at ${new URL(url).host} does not answer (${cause ?? (error as Error).message})`
+      }
+    },
+    restore: spec => cache.restoreCache(spec.paths, spec.key, spec.restoreKeys)
   }
 }
 
-export async function restore(spec: CacheSpec): Promise<CacheOutcome> {
-  const matched = await cache.restoreCache(spec.paths, spec.key, spec.restoreKeys)
-  const outcome: CacheOutcome = matched === spec.key ? 'hit' : matched ? 'partial' : 'miss'
-  core.info(`Cache ${spec.name}: ${outcome}${matched ? ` (${matched})` : ''}`)
-  return outcome
+/**
+ * One run's use of the caches: each is restored before the step that would build it, unless caching
+ * is off, no cache service answers (said once), or the machine already has what it holds (a warm
+ * runner downloads nothing); the post step saves those its step built in this run.
+ */
+export class CacheSession {
+  readonly outcomes: Partial<Record<CacheName, CacheOutcome>> = {}
+  readonly plan: CacheSpec[] = []
+  /** Why caching is off for this run, once known; empty when the service answers. */
+  private off?: string
+
+  constructor(
+    private readonly enabled: boolean,
+    private readonly store: CacheStore,
+    private readonly runner: Pick<Runner, 'info' | 'notice'>
+  ) {}
+
+  async restore(spec: CacheSpec, present = false): Promise<CacheOutcome> {
+    if (this.enabled && !present && this.off === undefined) {
+      this.off = (await this.store.unavailable()) ?? ''
+      if (this.off)
+        this.runner.notice(`No caches restored or saved: ${this.off}. The run goes on without them.`, {
+          title: 'Caching off'
+        })
+    }
+    let outcome: CacheOutcome
+    if (!this.enabled || (!present && this.off)) outcome = 'off'
+    else if (present) outcome = 'local'
+    else {
+      const matched = await this.store.restore(spec)
+      outcome = matched === spec.key ? 'hit' : matched ? 'partial' : 'miss'
+      this.runner.info(`Cache ${spec.name}: ${outcome}${matched ? ` (${matched})` : ''}`)
+    }
+    this.outcomes[spec.name] = outcome
+    return outcome
+  }
+
+  /** The post step saves this cache: its step is about to build it, and caching is on. */
+  planSave(spec: CacheSpec): void {
+    if (this.outcomes[spec.name] !== 'off') this.plan.push(spec)
+  }
+
+  /** `cache-hit`; undefined when no cache service answered. */
+  hit(): string | undefined {
+    return this.off ? undefined : cacheHit(this.outcomes)
+  }
+
+  /** Each cache's outcome, for the summary. */
+  describe(): string {
+    return Object.entries(this.outcomes)
+      .map(([name, value]) => `${name}: ${value}`)
+      .join(', ')
+  }
 }
 
 /** The post step: saves what the main step built, never what a failed step left half-written. */

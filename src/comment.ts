@@ -16,7 +16,7 @@ export interface PullRequest {
 }
 
 /** The pull request this run is for, from the event payload; undefined for other events. */
-export function pullRequestOf(env: NodeJS.ProcessEnv = process.env): PullRequest | undefined {
+export function pullRequestOf(env: Readonly<Record<string, string | undefined>>): PullRequest | undefined {
   if (!env.GITHUB_EVENT_PATH || !env.GITHUB_REPOSITORY) return undefined
   if (!/^pull_request/.test(env.GITHUB_EVENT_NAME ?? '')) return undefined
   let payload: { pull_request?: { number?: number; head?: { sha?: string } } }

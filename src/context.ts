@@ -1,29 +1,40 @@
-import * as core from '@actions/core'
-import type { CacheName, CacheOutcome, CacheSpec } from './cache.js'
+import path from 'node:path'
+import type { CacheSession } from './cache.js'
+import { childEnv, type ChildEnvOptions, type ChildKind } from './child-env.js'
+import type { CommandTraits } from './commands.js'
 import type { CredentialResult } from './credentials.js'
 import type { FrameworkInstall } from './dependencies.js'
+import type { Edges } from './edges.js'
 import type { Inputs } from './inputs.js'
+import type { RunnerPaths } from './paths.js'
 import type { Interpreter } from './python.js'
-import { childEnv, serverlessEnv } from './serverless.js'
-import type { Build, Identity, PackagedService, ServiceConfig } from './service.js'
 import type { Deployment } from './rollback.js'
+import type { Build, Identity, PackagedService, ServiceConfig } from './service.js'
 import type { SmokeResult } from './smoke-test.js'
-import type { StackInfo } from './stack.js'
+import type { StackAccess, StackInfo } from './stack.js'
+import type { Phases, Report } from './summary.js'
 import type { WheelTarget } from './wheels.js'
-import { Phases, type Report } from './summary.js'
 
 /**
  * What the steps of one run share. Each step reads what earlier steps learnt and adds its own part;
- * main.ts lists the steps.
+ * main.ts lists the steps. Everything outside the run (environment, clock, processes, AWS, the runner)
+ * is reached through `edges`.
  */
 export interface RunContext {
+  edges: Edges
+  paths: RunnerPaths
   inputs: Inputs
+  traits: CommandTraits
   config: ServiceConfig
   /** When the run started: state files older than this are an earlier run's. */
   startedAt: number
   phases: Phases
   /** What the outputs and the job summary say. */
   report: Report
+  outputs: Outputs
+  caches: CacheSession
+  /** A folder holding only `node` (the action's own): first on children's PATH, before anything the image has. */
+  nodeBin: string
   credentials?: CredentialResult
   framework?: FrameworkInstall
   /** What packaging needs, from the configuration as written or as Serverless resolved it. */
@@ -41,10 +52,23 @@ export interface RunContext {
   /** When this run's deploy started: the functions' logs are read from then on. */
   deployStartedAt?: number
   smoke?: SmokeResult
-  /** Each cache's outcome, why caching is off (once), and what the post step is to save. */
-  caches: Partial<Record<CacheName, CacheOutcome>>
-  cacheOff?: string
-  cachePlan: CacheSpec[]
+}
+
+/** The parts of the context that a step fills in for the ones after it. */
+type Learnt = Pick<
+  RunContext,
+  'credentials' | 'framework' | 'build' | 'identity' | 'packaged' | 'python' | 'wheelTarget' | 'smoke'
+>
+
+/**
+ * What an earlier step must have learnt: a step that runs without it is a bug in main.ts's order, not
+ * something a user can fix, so it fails loudly instead of going on with undefined.
+ */
+export function known<K extends keyof Learnt>(ctx: RunContext, key: K): NonNullable<Learnt[K]> {
+  const value = ctx[key]
+  if (value === undefined || value === null)
+    throw new Error(`no ${key} yet: a step ran before the one that learns it`)
+  return value as NonNullable<Learnt[K]>
 }
 
 /** Outputs, written as soon as each is known, so that `if: failure()` steps can use them. */
@@ -64,37 +88,62 @@ const OUTPUT_FIELDS: [string, keyof Report][] = [
   ['cache-hit', 'cacheHit']
 ]
 
-const written = new Map<string, string>()
-
 /** Writes the outputs that changed since the last call; one never known stays unset, which reads as empty. */
-export function publishOutputs(report: Report): void {
-  for (const [name, field] of OUTPUT_FIELDS) {
-    const value = report[field]
-    if (typeof value !== 'string' || written.get(name) === value) continue
-    written.set(name, value)
-    core.setOutput(name, value)
+export class Outputs {
+  private readonly written = new Map<string, string>()
+
+  constructor(private readonly setOutput: (name: string, value: string) => void) {}
+
+  publish(report: Report): void {
+    for (const [name, field] of OUTPUT_FIELDS) {
+      const value = report[field]
+      if (typeof value !== 'string' || this.written.get(name) === value) continue
+      this.written.set(name, value)
+      this.setOutput(name, value)
+    }
   }
 }
 
-/** Records the identity in the report and publishes it. */
+/** Records what a step learnt in the report and publishes it. */
+export function tell(ctx: RunContext, learnt: Partial<Report>): void {
+  Object.assign(ctx.report, Object.fromEntries(Object.entries(learnt).filter(([, v]) => v !== undefined)))
+  ctx.outputs.publish(ctx.report)
+}
+
+/** The identity as far as it is known: in the report and the outputs. */
 export function learnIdentity(ctx: RunContext, identity: Partial<Identity>): void {
-  const report = ctx.report
-  if (identity.service) report.service = identity.service
-  if (identity.stage) report.stage = identity.stage
-  if (identity.region) report.region = identity.region
-  if (identity.stackName) report.stackName = identity.stackName
-  publishOutputs(report)
-}
-
-/** npm and the other package managers: no AWS credentials at all, no runner tokens. */
-export function nodeEnv(): Record<string, string> {
-  return childEnv({ noAwsCredentials: true })
-}
-
-/** serverless: the run's credentials and, with role-to-assume, no other source of them. */
-export function frameworkEnv(ctx: RunContext): Record<string, string> {
-  return serverlessEnv({
-    extra: ctx.credentials?.env ?? {},
-    onlyTheseCredentials: ctx.credentials?.exclusive ?? false
+  tell(ctx, {
+    service: identity.service,
+    stage: identity.stage,
+    region: identity.region,
+    stackName: identity.stackName
   })
+}
+
+/** The environment of one kind of child (child-env.ts), with the action's Node and Python first on PATH. */
+export function envFor(
+  ctx: RunContext,
+  kind: ChildKind,
+  options: ChildEnvOptions = {}
+): Record<string, string> {
+  const python = ctx.python
+  // A tool-cache build's own bin folder holds the scripts pip installs into it (pipenv, for one);
+  // a system Python's folder is not put first (it may hold another Python, and another node).
+  const pythonDirs = python?.shims
+    ? [python.shims, ...(python.source === 'path' ? [] : [path.dirname(python.executable)])]
+    : []
+  return childEnv(kind, ctx.edges.env, {
+    ...options,
+    pathFirst: [...pythonDirs, ctx.nodeBin, ...(options.pathFirst ?? [])]
+  })
+}
+
+/** The stack as the action's own calls reach it: the service's region, the run's credentials. */
+export function stackAccess(ctx: RunContext): StackAccess {
+  return {
+    region: known(ctx, 'identity').region,
+    credentials: ctx.credentials?.credentials,
+    clients: ctx.edges.aws,
+    retry: { sleep: ctx.edges.clock.sleep, now: ctx.edges.clock.now, log: ctx.edges.runner.info }
+  }
 }

@@ -1,19 +1,16 @@
-import * as core from '@actions/core'
-import { AssumeRoleWithWebIdentityCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
+import {
+  AssumeRoleWithWebIdentityCommand,
+  GetCallerIdentityCommand,
+  type STSClient
+} from '@aws-sdk/client-sts'
 import { existsSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { accessDenied, missingIdTokenPermission, missingOidcProvider, type Claims } from './diagnosis.js'
+import { accessDenied, missingIdTokenPermission, missingOidcProvider, type Claims } from './oidc-advice.js'
 import { UserError } from './errors.js'
 import type { Inputs } from './inputs.js'
 import { AWS_RETRY, transientReason, withRetry, type RetryOptions } from './retry.js'
-
-export interface AwsCredentials {
-  accessKeyId: string
-  secretAccessKey: string
-  sessionToken?: string
-  expiration?: Date
-}
+import type { AwsCredentials } from './aws.js'
 
 export interface CredentialResult {
   /** Variables for the serverless process only; empty when the environment's own credentials are used. */
@@ -25,23 +22,19 @@ export interface CredentialResult {
   exclusive: boolean
 }
 
+/** The edges credentials touch: the runner (its token, its log, its masking), STS, and time. */
 export interface CredentialDeps {
   getIDToken: (audience: string) => Promise<string>
   sts: (region: string, credentials?: AwsCredentials) => Pick<STSClient, 'send' | 'destroy'>
   retry: Pick<RetryOptions, 'sleep' | 'random' | 'now'>
+  log: (message: string) => void
+  setSecret: (value: string) => void
 }
 
 type Settings = Pick<
   Inputs,
   'roleToAssume' | 'audience' | 'roleSessionName' | 'roleDurationSeconds' | 'allowedAccountIds'
 >
-
-const defaultDeps: CredentialDeps = {
-  getIDToken: audience => core.getIDToken(audience),
-  // One attempt per call: withRetry below retries, and says why.
-  sts: (region, credentials) => new STSClient({ region, credentials, maxAttempts: 1 }),
-  retry: {}
-}
 
 /** STS session names: 2-64 characters of [\w+=,.@-]. */
 export function sessionName(repository: string | undefined, runId: string | undefined): string {
@@ -59,7 +52,7 @@ export function tokenClaims(token: string): Claims {
 }
 
 /** Where the SDK's default chain would find credentials, in its order; undefined when nowhere. */
-export function ambientSource(env: NodeJS.ProcessEnv): string | undefined {
+export function ambientSource(env: Readonly<Record<string, string | undefined>>): string | undefined {
   if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY)
     return `the environment (AWS_ACCESS_KEY_ID${env.AWS_SESSION_TOKEN ? ' with AWS_SESSION_TOKEN' : ''})`
   if (env.AWS_PROFILE) return `the profile ${env.AWS_PROFILE} (AWS_PROFILE)`
@@ -95,10 +88,10 @@ function message(error: unknown): string {
 export async function resolveCredentials(
   settings: Settings,
   stsRegion: string,
-  env: NodeJS.ProcessEnv = process.env,
-  deps: CredentialDeps = defaultDeps
+  env: Readonly<Record<string, string | undefined>>,
+  deps: CredentialDeps
 ): Promise<CredentialResult> {
-  const retry = { ...AWS_RETRY, ...deps.retry, retryable: transientReason, log: (m: string) => core.info(m) }
+  const retry = { ...AWS_RETRY, ...deps.retry, retryable: transientReason, log: deps.log }
   if (!settings.roleToAssume) {
     const source = ambientSource(env)
     if (!source) {
@@ -109,7 +102,7 @@ export async function resolveCredentials(
     }
     const accountId = await callerAccount(deps.sts(stsRegion), retry, source)
     checkAllowed(settings.allowedAccountIds, accountId, source)
-    core.info(`Using the credentials from ${source}: account ${accountId}`)
+    deps.log(`Using the credentials from ${source}: account ${accountId}`)
     return { env: {}, accountId, exclusive: false }
   }
   if (!env.ACTIONS_ID_TOKEN_REQUEST_URL || !env.ACTIONS_ID_TOKEN_REQUEST_TOKEN)
@@ -120,7 +113,7 @@ export async function resolveCredentials(
     () => deps.getIDToken(settings.audience),
     retry
   )
-  core.setSecret(token)
+  deps.setSecret(token)
   const claims = tokenClaims(token)
 
   const sts = deps.sts(stsRegion)
@@ -170,14 +163,14 @@ export async function resolveCredentials(
     sts.destroy()
   }
   // Masked before anything else can print them.
-  core.setSecret(credentials.accessKeyId)
-  core.setSecret(credentials.secretAccessKey)
-  if (credentials.sessionToken) core.setSecret(credentials.sessionToken)
+  deps.setSecret(credentials.accessKeyId)
+  deps.setSecret(credentials.secretAccessKey)
+  if (credentials.sessionToken) deps.setSecret(credentials.sessionToken)
 
   const source = `the role ${settings.roleToAssume}`
   const accountId = await callerAccount(deps.sts(stsRegion, credentials), retry, source)
   checkAllowed(settings.allowedAccountIds, accountId, source)
-  core.info(`Assumed ${settings.roleToAssume} in account ${accountId}`)
+  deps.log(`Assumed ${settings.roleToAssume} in account ${accountId}`)
 
   const variables: Record<string, string> = {
     AWS_ACCESS_KEY_ID: credentials.accessKeyId,
@@ -231,7 +224,11 @@ function checkAllowed(allowed: string[], accountId: string, source: string): voi
  * later steps (as aws-actions/configure-aws-credentials exports them). Written at the end of the run,
  * so that no process the action starts sees them in its environment.
  */
-export function exportCredentials(result: CredentialResult, region: string | undefined): void {
+export function exportCredentials(
+  result: CredentialResult,
+  region: string | undefined,
+  exportVariable: (name: string, value: string) => void
+): void {
   const variables = { ...result.env, ...(region ? { AWS_REGION: region, AWS_DEFAULT_REGION: region } : {}) }
-  for (const [name, value] of Object.entries(variables)) core.exportVariable(name, value)
+  for (const [name, value] of Object.entries(variables)) exportVariable(name, value)
 }

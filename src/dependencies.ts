@@ -1,5 +1,3 @@
-import * as core from '@actions/core'
-import * as exec from '@actions/exec'
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -7,6 +5,7 @@ import path from 'node:path'
 import * as semver from 'semver'
 import { FRAMEWORK_VERSIONS, LAMBDA_PYTHON_LIFECYCLE, PLUGIN_VERSIONS } from './defaults.js'
 import { UserError } from './errors.js'
+import type { Exec } from './exec.js'
 import type { Framework } from './inputs.js'
 import type { ServiceConfig } from './service.js'
 
@@ -199,32 +198,39 @@ export function nodeModulesUpToDate(dir: string): boolean {
   )
 }
 
-export async function installNodeModules(dir: string, env: Record<string, string>): Promise<InstallResult> {
+/** The edges a Node install touches: the process it starts, in the environment it is given, and the log. */
+export interface InstallDeps {
+  exec: Exec
+  /** The package manager's environment (child-env.ts: 'package-manager'). */
+  env: Record<string, string>
+  log: (message: string) => void
+  warn: (message: string) => void
+}
+
+export async function installNodeModules(dir: string, deps: InstallDeps): Promise<InstallResult> {
   const project = nodeProject(dir)
   if (!project) return 'no package.json'
   const marker = path.join(dir, 'node_modules', MARKER)
   const print = fingerprint(dir, project)
   if (nodeModulesUpToDate(dir)) {
-    core.info(
+    deps.log(
       `node_modules already matches ${path.basename(project.lockfile ?? 'package.json')}; install skipped`
     )
     return 'up to date'
   }
   if (!project.lockfile)
-    core.warning(
+    deps.warn(
       'The service has no lockfile (package-lock.json, yarn.lock or pnpm-lock.yaml): its dependencies are installed from the ranges in package.json, and no lockfile is written. Commit one for reproducible deploys.'
     )
   const { tool, args } = installCommand(project)
   let output = ''
-  const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-64 * 1024))
   let exitCode: number
   try {
-    exitCode = await exec.exec(tool, args, {
+    ;({ exitCode } = await deps.exec(tool, args, {
       cwd: dir,
-      env: { COREPACK_ENABLE_DOWNLOAD_PROMPT: '0', ...env },
-      ignoreReturnCode: true,
-      listeners: { stdout: keep, stderr: keep }
-    })
+      env: { COREPACK_ENABLE_DOWNLOAD_PROMPT: '0', ...deps.env },
+      onOutput: chunk => (output = (output + chunk).slice(-64 * 1024))
+    }))
   } catch (error) {
     // exec throws when the tool is not on PATH at all.
     throw new UserError(
@@ -287,7 +293,6 @@ export interface ProvideOptions {
   framework?: Framework
   /** Where provided installs are kept between runs (the runner's tool cache). */
   cacheRoot: string
-  env: Record<string, string>
 }
 
 /** The folder a provided framework and plugins install into: one per set of package specs and Node ABI. */
@@ -324,29 +329,33 @@ export function ownFramework(dir: string): string | undefined {
 
 export async function prepareFramework(
   config: ServiceConfig,
-  options: ProvideOptions
+  options: ProvideOptions,
+  deps: InstallDeps
 ): Promise<FrameworkInstall> {
   const own = ownFramework(config.dir)
   if (own) return frameworkAt(own, 'project')
   const { prefix, specs } = providedPrefix(config, options)
   const unpinned = specs.filter(spec => !spec.slice(1).includes('@'))
   if (unpinned.length)
-    core.warning(
+    deps.warn(
       `Installing the latest ${unpinned.join(', ')}: add them to the service's package.json to pin their versions.`
     )
   const complete = path.join(prefix, '.complete')
   if (!existsSync(complete)) {
     mkdirSync(prefix, { recursive: true })
-    await exec.exec(
+    const result = await deps.exec(
       'npm',
       ['install', '--prefix', prefix, '--no-audit', '--no-fund', '--no-package-lock', ...specs],
-      {
-        env: options.env
-      }
+      { env: deps.env }
     )
+    if (result.exitCode !== 0)
+      throw new UserError(
+        `npm install of ${specs.join(', ')} failed (exit code ${result.exitCode}); its output is in the "Node dependencies" log group above.`,
+        { title: 'Framework not installed' }
+      )
     writeFileSync(complete, specs.join('\n'))
   } else {
-    core.info(`Using ${specs.join(', ')} from ${prefix}`)
+    deps.log(`Using ${specs.join(', ')} from ${prefix}`)
   }
   return frameworkAt(path.join(prefix, 'node_modules', options.framework ?? 'serverless'), 'provided')
 }

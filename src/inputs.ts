@@ -50,7 +50,9 @@ export interface Inputs {
 export type Getter = (name: string) => string | undefined
 
 /** The runner's convention, as @actions/core reads it: INPUT_ + the name in upper case, spaces as _. */
-export const envGetter: Getter = name => process.env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`]
+export function inputGetter(env: Readonly<Record<string, string | undefined>>): Getter {
+  return name => env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`]
+}
 
 /**
  * Flags the action sets itself, or that would make serverless do something other than the command:
@@ -92,12 +94,33 @@ function wholeNumber(input: string, value: string, min: number, max: number, uni
   return n
 }
 
-export function readInputs(get: Getter = envGetter): Inputs {
+/**
+ * The inputs' defaults: the one place they are written down. action.yml gives the runner the same ones
+ * (__tests__/repo/action.test.ts keeps them equal); these apply when no runner passes them.
+ */
+export const INPUT_DEFAULTS = {
+  command: 'deploy',
+  'working-directory': '.',
+  audience: 'sts.amazonaws.com',
+  'role-duration-seconds': '3600',
+  'export-credentials': 'false',
+  cache: 'true',
+  'smoke-test-path': '/health',
+  'smoke-test-timeout': '60',
+  'smoke-test-expect': '200-399',
+  'rollback-on-failure': 'true',
+  'comment-on-pr': 'false'
+} as const
+
+type Defaulted = keyof typeof INPUT_DEFAULTS
+
+export function readInputs(get: Getter): Inputs {
   const raw = (name: string): string | undefined => get(name)?.trim()
   /** Empty and absent are the same for most inputs: the default applies. */
   const text = (name: string): string | undefined => raw(name) || undefined
+  const orDefault = (name: Defaulted): string => text(name) ?? INPUT_DEFAULTS[name]
 
-  const command = text('command') ?? 'deploy'
+  const command = orDefault('command')
   if (!(COMMANDS as readonly string[]).includes(command)) {
     throw bad('command', command, `use one of ${COMMANDS.join(', ')} (default deploy).`)
   }
@@ -165,7 +188,7 @@ export function readInputs(get: Getter = envGetter): Inputs {
     )
   }
 
-  const audience = text('audience') ?? 'sts.amazonaws.com'
+  const audience = orDefault('audience')
   if (/\s/.test(audience))
     throw bad('audience', audience, 'use one audience without spaces, such as sts.amazonaws.com.')
 
@@ -180,7 +203,7 @@ export function readInputs(get: Getter = envGetter): Inputs {
 
   const roleDurationSeconds = wholeNumber(
     'role-duration-seconds',
-    text('role-duration-seconds') ?? '3600',
+    orDefault('role-duration-seconds'),
     900,
     43200,
     'seconds'
@@ -201,7 +224,7 @@ export function readInputs(get: Getter = envGetter): Inputs {
   }
 
   // Empty here means "no smoke test", so only an absent input takes the default.
-  const pathText = raw('smoke-test-path') ?? '/health'
+  const pathText = raw('smoke-test-path') ?? INPUT_DEFAULTS['smoke-test-path']
   if (pathText !== '' && (!pathText.startsWith('/') || /\s/.test(pathText))) {
     throw bad(
       'smoke-test-path',
@@ -221,13 +244,13 @@ export function readInputs(get: Getter = envGetter): Inputs {
 
   const smokeTestTimeoutSeconds = wholeNumber(
     'smoke-test-timeout',
-    text('smoke-test-timeout') ?? '60',
+    orDefault('smoke-test-timeout'),
     1,
     900,
     'seconds'
   )
 
-  const expectText = text('smoke-test-expect') ?? '200-399'
+  const expectText = orDefault('smoke-test-expect')
   const smokeTestExpect = parseStatusRanges(expectText)
 
   const argsText = text('args') ?? ''
@@ -239,7 +262,7 @@ export function readInputs(get: Getter = envGetter): Inputs {
 
   return {
     command: command as Command,
-    workingDirectory: text('working-directory') ?? '.',
+    workingDirectory: orDefault('working-directory'),
     stage,
     awsRegion,
     pythonVersion,
@@ -250,15 +273,15 @@ export function readInputs(get: Getter = envGetter): Inputs {
     audience,
     roleSessionName,
     roleDurationSeconds,
-    exportCredentials: boolean('export-credentials', text('export-credentials') ?? 'false'),
+    exportCredentials: boolean('export-credentials', orDefault('export-credentials')),
     allowedAccountIds,
-    cache: boolean('cache', text('cache') ?? 'true'),
+    cache: boolean('cache', orDefault('cache')),
     smokeTestPath: pathText === '' ? undefined : pathText,
     smokeTestUrl,
     smokeTestTimeoutSeconds,
     smokeTestExpect,
-    rollbackOnFailure: boolean('rollback-on-failure', text('rollback-on-failure') ?? 'true'),
-    commentOnPr: boolean('comment-on-pr', text('comment-on-pr') ?? 'false'),
+    rollbackOnFailure: boolean('rollback-on-failure', orDefault('rollback-on-failure')),
+    commentOnPr: boolean('comment-on-pr', orDefault('comment-on-pr')),
     githubToken: text('github-token')
   }
 }

@@ -1,6 +1,6 @@
-import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs'
-import type { AwsCredentials } from './credentials.js'
-import { awsCall } from './retry.js'
+import { FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs'
+import type { AwsClients, AwsCredentials } from './aws.js'
+import { awsCall, type RetryDeps } from './retry.js'
 
 /**
  * The functions' own log events since a deploy: when the smoke test fails, the ImportError or the
@@ -16,6 +16,8 @@ export interface LogEvent {
 export interface LogOptions {
   region: string
   credentials?: AwsCredentials
+  clients: AwsClients
+  retry?: RetryDeps
   /** Events from this time on (the deploy's start). */
   since: number
   /** The most events kept, newest last. */
@@ -23,24 +25,23 @@ export interface LogOptions {
 }
 
 export async function functionLogs(functionNames: string[], options: LogOptions): Promise<LogEvent[]> {
-  const client = new CloudWatchLogsClient({
-    region: options.region,
-    credentials: options.credentials,
-    maxAttempts: 1
-  })
+  const client = options.clients.logs({ region: options.region, credentials: options.credentials })
   const limit = options.limit ?? 40
   try {
     const perFunction = await Promise.all(
       functionNames.map(async name => {
         try {
-          const result = await awsCall(`logs:FilterLogEvents /aws/lambda/${name}`, () =>
-            client.send(
-              new FilterLogEventsCommand({
-                logGroupName: `/aws/lambda/${name}`,
-                startTime: options.since,
-                limit: 200
-              })
-            )
+          const result = await awsCall(
+            `logs:FilterLogEvents /aws/lambda/${name}`,
+            () =>
+              client.send(
+                new FilterLogEventsCommand({
+                  logGroupName: `/aws/lambda/${name}`,
+                  startTime: options.since,
+                  limit: 200
+                })
+              ),
+            options.retry
           )
           return (result.events ?? []).map(event => ({
             function: name,

@@ -1,5 +1,5 @@
 import * as core from '@actions/core'
-
+import { sleep as realSleep } from './clock.js'
 export interface RetryOptions {
   /** Most attempts in all, the first included. */
   attempts: number
@@ -14,8 +14,6 @@ export interface RetryOptions {
   random?: () => number
   now?: () => number
 }
-
-const realSleep = (ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms))
 
 /** Exponential backoff with full jitter, bounded in attempts and in total time; each retry is logged with its reason. */
 export async function withRetry<T>(what: string, work: () => Promise<T>, options: RetryOptions): Promise<T> {

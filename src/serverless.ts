@@ -1,5 +1,7 @@
-import * as exec from '@actions/exec'
-import path from 'node:path'
+import { envFor, known, type RunContext } from './context.js'
+import { diagnose } from './diagnosis.js'
+import { UserError } from './errors.js'
+import type { Exec } from './exec.js'
 
 /**
  * Running the Serverless CLI: which arguments each run gets, the environment it runs in, and what is
@@ -94,92 +96,38 @@ export function serverlessArgs(run: Pick<ServerlessRun, 'command' | 'stage' | 'r
   ]
 }
 
-/** Variables that carry the runner's own tokens: no child process needs them. */
-const RUNNER_SECRETS =
-  /^(ACTIONS_ID_TOKEN_REQUEST_(URL|TOKEN)|ACTIONS_RUNTIME_TOKEN|ACTIONS_RUNTIME_URL|ACTIONS_RESULTS_URL|ACTIONS_CACHE_URL|INPUT_.*)$/
-
-/** Every way Serverless v3 could pick credentials other than AWS_ACCESS_KEY_ID & co. (provider.js getCredentials). */
-const OTHER_CREDENTIALS =
-  /^(AWS_PROFILE|AWS_DEFAULT_PROFILE|AWS_(?!SESSION_TOKEN$|ACCESS_KEY_ID$|SECRET_ACCESS_KEY$)[A-Z0-9_]+_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|PROFILE))$/
-/** AWS credentials in any form, for processes that need none (npm). */
-const AWS_CREDENTIALS =
-  /^AWS_(.+_)?(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|PROFILE|SECURITY_TOKEN)$|^AWS_DEFAULT_PROFILE$/
-
-export interface ChildEnvOptions {
-  /** Variables to add (credentials among them). */
-  extra?: Record<string, string>
-  /** Drop every other source of AWS credentials, so that only `extra`'s can be used. */
-  onlyTheseCredentials?: boolean
-  /** Drop AWS credentials altogether. */
-  noAwsCredentials?: boolean
+/** What serverless needs besides the run's environment: no prompts, telemetry or notifications. */
+export const QUIET_SERVERLESS: Readonly<Record<string, string>> = {
+  SLS_TELEMETRY_DISABLED: '1',
+  SLS_NOTIFICATIONS_MODE: 'off',
+  SLS_INTERACTIVE_SETUP_DISABLE: '1'
 }
 
-/**
- * The environment of a child process: the action's own, without the runner's tokens and the inputs
- * (github-token among them); with no AWS credentials for npm; with no competing credentials for a
- * serverless that must deploy with the assumed role. The action's Node comes first on PATH, so
- * serverless and its plugins run on the runner's node24 rather than whatever node the image has.
- */
-export function childEnv(
-  options: ChildEnvOptions = {},
-  base: NodeJS.ProcessEnv = process.env
-): Record<string, string> {
-  const env: Record<string, string> = {}
-  for (const [key, value] of Object.entries(base)) {
-    if (value === undefined || RUNNER_SECRETS.test(key)) continue
-    if (options.onlyTheseCredentials && OTHER_CREDENTIALS.test(key)) continue
-    if (options.noAwsCredentials && AWS_CREDENTIALS.test(key)) continue
-    env[key] = value
-  }
-  return {
-    ...env,
-    PATH: [path.dirname(process.execPath), env.PATH].filter(Boolean).join(path.delimiter),
-    ...options.extra
-  }
-}
-
-/** What serverless itself needs on top: no prompts, telemetry or notifications. */
-export function serverlessEnv(
-  options: ChildEnvOptions = {},
-  base: NodeJS.ProcessEnv = process.env
-): Record<string, string> {
-  const env = childEnv(options, base)
-  return {
-    ...env,
-    SLS_TELEMETRY_DISABLED: '1',
-    SLS_NOTIFICATIONS_MODE: 'off',
-    SLS_INTERACTIVE_SETUP_DISABLE: '1',
-    CI: env.CI ?? 'true'
-  }
-}
-
-export async function runServerless(run: ServerlessRun): Promise<ServerlessResult> {
+/** Runs the framework's CLI with the action's own Node, keeping the tail of its output for diagnosis. */
+export async function runServerless(exec: Exec, node: string, run: ServerlessRun): Promise<ServerlessResult> {
   let output = ''
-  let stdout = ''
-  const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-KEEP)
-  }
-  const exitCode = await exec.exec(process.execPath, [run.entry, ...serverlessArgs(run)], {
+  const result = await exec(node, [run.entry, ...serverlessArgs(run)], {
     cwd: run.cwd,
-    env: run.env,
-    ignoreReturnCode: true,
+    env: { ...run.env, CI: run.env.CI ?? 'true', ...QUIET_SERVERLESS },
     silent: run.silent,
-    listeners: {
-      stdout: chunk => {
-        keep(chunk)
-        if (run.silent) stdout += chunk.toString()
-      },
-      stderr: keep
+    onOutput: chunk => {
+      output = (output + chunk).slice(-KEEP)
     }
   })
-  return { exitCode, stdout, output }
+  return { exitCode: result.exitCode, stdout: result.stdout, output }
 }
 
 /** The configuration Serverless resolved, every variable source and plugin resolver included. */
 export async function printConfig(
+  exec: Exec,
+  node: string,
   run: Omit<ServerlessRun, 'command' | 'silent'>
 ): Promise<ServerlessResult & { config?: Record<string, unknown> }> {
-  const result = await runServerless({ ...run, command: ['print', '--format', 'json'], silent: true })
+  const result = await runServerless(exec, node, {
+    ...run,
+    command: ['print', '--format', 'json'],
+    silent: true
+  })
   if (result.exitCode !== 0) return result
   // Serverless logs to stderr; a plugin that prints to stdout does so before the document.
   const start = result.stdout.search(/^\{/m)
@@ -188,4 +136,84 @@ export async function printConfig(
   } catch {
     return { ...result, exitCode: 1, output: `${result.output}\nserverless print gave no JSON document` }
   }
+}
+
+/**
+ * serverless' environment for this run: the run's credentials (with role-to-assume, no other source
+ * of them), the action's Python and Node first on PATH, and Serverless' start caches in the runner's
+ * temp folder. Those hold JavaScript that serverless loads (the compiled validator of its config
+ * schema) and V8 code, so they are never restored from a cache: a run computes them once, for its
+ * own later starts.
+ */
+export function serverlessEnv(ctx: RunContext): Record<string, string> {
+  const starts = {
+    SLS_SCHEMA_CACHE_BASE_DIR: ctx.paths.temp('serverless-schema'),
+    NODE_COMPILE_CACHE: ctx.paths.temp('node-compile-cache')
+  }
+  return envFor(ctx, 'serverless', {
+    credentials: ctx.credentials?.env ?? {},
+    exclusive: ctx.credentials?.exclusive ?? false,
+    extra: starts
+  })
+}
+
+function callOf(
+  ctx: RunContext,
+  command: string[],
+  args: string[],
+  env: Record<string, string> = {}
+): ServerlessRun {
+  const framework = known(ctx, 'framework')
+  return {
+    entry: framework.entry,
+    command,
+    stage: ctx.inputs.stage,
+    region: ctx.inputs.awsRegion,
+    args,
+    cwd: ctx.config.dir,
+    env: { ...serverlessEnv(ctx), ...env }
+  }
+}
+
+/** Runs serverless in its own log group, titled with the command line the action chose. */
+export function serverless(
+  ctx: RunContext,
+  command: string[],
+  args: string[],
+  env: Record<string, string> = {}
+): Promise<ServerlessResult> {
+  const call = callOf(ctx, command, args, env)
+  const title = ['serverless', ...serverlessArgs({ ...call, args: [] })].join(' ')
+  return ctx.edges.runner.group(title, () => runServerless(ctx.edges.exec, ctx.edges.node, call))
+}
+
+/** `serverless print`: the configuration Serverless resolved, in a log group that shows the command. */
+export function printService(
+  ctx: RunContext,
+  args: string[]
+): Promise<ServerlessResult & { config?: Record<string, unknown> }> {
+  const call = callOf(ctx, [], args)
+  return ctx.edges.runner.group('serverless print (what Serverless resolves)', () => {
+    ctx.edges.runner.info(
+      `[command]${ctx.edges.node} ${call.entry} ${serverlessArgs({ ...call, command: ['print', '--format', 'json'] }).join(' ')}`
+    )
+    return printConfig(ctx.edges.exec, ctx.edges.node, call)
+  })
+}
+
+/** Throws the diagnosis of a failed serverless run: its cause and fix when a rule knows it. */
+export function failed(ctx: RunContext, what: string, result: ServerlessResult): never {
+  const found = diagnose(result.output, {
+    command: ctx.inputs.command,
+    dir: ctx.config.dir,
+    configFile: ctx.config.configFile,
+    stackName: ctx.identity?.stackName,
+    region: ctx.identity?.region,
+    platform: ctx.report.pipPlatform,
+    pythonVersion: ctx.build?.pythonVersion
+  })
+  throw new UserError(
+    found ? found.message : `serverless ${what} failed (exit code ${result.exitCode}); its output is above.`,
+    { title: found?.title ?? `serverless ${what} failed`, ...found?.annotation }
+  )
 }

@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from './clock.js'
 import { statusExpected, type StatusRange } from './inputs.js'
 
 /**
@@ -14,8 +15,7 @@ export interface SmokeOptions {
   expect: StatusRange[]
   log?: (message: string) => void
   fetch?: typeof fetch
-  sleep?: (ms: number) => Promise<void>
-  now?: () => number
+  clock?: Clock
 }
 
 export interface SmokeResult {
@@ -46,8 +46,7 @@ export function describeStatuses(ranges: StatusRange[]): string {
 
 export async function smokeTest(options: SmokeOptions): Promise<SmokeResult> {
   const get = options.fetch ?? fetch
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms)))
-  const now = options.now ?? Date.now
+  const { sleep, now } = options.clock ?? systemClock
   const url = smokeUrl(options.base, options.path)
   const started = now()
   const deadline = started + options.timeoutMs

@@ -1,5 +1,5 @@
 import {
-  CloudFormationClient,
+  type CloudFormationClient,
   DeleteStackCommand,
   DescribeStackEventsCommand,
   DescribeStacksCommand,
@@ -7,7 +7,8 @@ import {
   type Stack,
   type StackEvent
 } from '@aws-sdk/client-cloudformation'
-import type { AwsCredentials } from './credentials.js'
+import type { AwsClients, AwsCredentials } from './aws.js'
+import type { Clock } from './clock.js'
 import { awsCall, type RetryDeps } from './retry.js'
 
 /**
@@ -19,6 +20,7 @@ import { awsCall, type RetryDeps } from './retry.js'
 export interface StackAccess {
   region: string
   credentials?: AwsCredentials
+  clients: AwsClients
   retry?: RetryDeps
 }
 
@@ -49,7 +51,7 @@ export function condition(status: string): StackCondition {
 
 /** The client for the action's own CloudFormation calls: one attempt per call, as awsCall retries and logs why. */
 export function client(access: StackAccess): CloudFormationClient {
-  return new CloudFormationClient({ region: access.region, credentials: access.credentials, maxAttempts: 1 })
+  return access.clients.cloudFormation({ region: access.region, credentials: access.credentials })
 }
 
 /** Starts deleting a stack (a failed first create can only be deleted); the caller waits for it to settle. */
@@ -105,8 +107,7 @@ export interface WaitOptions {
   timeoutMs: number
   pollMs: number
   log: (message: string) => void
-  sleep?: (ms: number) => Promise<void>
-  now?: () => number
+  clock: Clock
   describe?: typeof describeStack
 }
 
@@ -120,8 +121,7 @@ export async function waitUntilSettled(
   access: StackAccess,
   options: WaitOptions
 ): Promise<StackInfo | undefined> {
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms)))
-  const now = options.now ?? Date.now
+  const { sleep, now } = options.clock
   const describe = options.describe ?? describeStack
   const started = now()
   let stack = await describe(name, access)
@@ -155,16 +155,11 @@ export class StackBusyError extends Error {
 export async function regionsWithStack(
   name: string,
   regions: readonly string[],
-  credentials?: AwsCredentials
+  access: Pick<StackAccess, 'credentials' | 'clients'>
 ): Promise<string[]> {
   const found = await Promise.all(
     regions.map(async region => {
-      const cfn = new CloudFormationClient({
-        region,
-        credentials,
-        maxAttempts: 2,
-        requestHandler: { requestTimeout: 5000, connectionTimeout: 3000 }
-      })
+      const cfn = access.clients.cloudFormation({ region, credentials: access.credentials, quick: true })
       try {
         const result = await cfn.send(new DescribeStacksCommand({ StackName: name }))
         const status = result.Stacks?.[0]?.StackStatus

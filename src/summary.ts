@@ -77,18 +77,22 @@ export function summaryRows(report: Report): [string, string][] {
   return rows.filter((row): row is [string, string] => Boolean(row[1]))
 }
 
-export async function writeSummary(report: Report): Promise<void> {
+/** The job summary's HTML for a report (core.summary only builds the text here; the runner writes it). */
+export function renderSummary(report: Report): string {
   const title = report.error ? `❌ serverless ${report.command} failed` : `✅ serverless ${report.command}`
-  const summary = core.summary.addHeading(title, 3).addTable([
-    [
-      { data: 'What', header: true },
-      { data: 'Value', header: true }
-    ],
-    ...summaryRows(report).map(([key, value]) => [
-      key,
-      key === 'URL' ? `<a href="${escape(value)}">${escape(value)}</a>` : escape(value)
+  const summary = core.summary
+    .emptyBuffer()
+    .addHeading(title, 3)
+    .addTable([
+      [
+        { data: 'What', header: true },
+        { data: 'Value', header: true }
+      ],
+      ...summaryRows(report).map(([key, value]) => [
+        key,
+        key === 'URL' ? `<a href="${escape(value)}">${escape(value)}</a>` : escape(value)
+      ])
     ])
-  ])
   if (report.error) summary.addQuote(escape(report.error))
   if (report.functionLogs) summary.addHeading('Function logs', 4).addCodeBlock(report.functionLogs)
   summary.addHeading('Time', 4).addTable([
@@ -98,7 +102,9 @@ export async function writeSummary(report: Report): Promise<void> {
     ],
     ...report.phases.map(phase => [escape(phase.name), phase.seconds.toFixed(1)])
   ])
-  await summary.write()
+  const text = summary.stringify()
+  summary.emptyBuffer()
+  return text
 }
 
 function escape(text: string): string {

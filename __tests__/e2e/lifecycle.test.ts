@@ -15,6 +15,7 @@ import { startGitHubApi, type GitHubApi } from '../support/github-api.js'
 import { startMoto, type Moto } from '../support/moto.js'
 import { pipEnv } from '../support/pip.js'
 import { NODE24, runAction, type ActionRun, errorLines } from '../support/runner.js'
+import { sdkClients } from '../../src/aws.js'
 
 jest.setTimeout(600_000)
 
@@ -79,7 +80,7 @@ async function action(inputs: Record<string, string>, env: Record<string, string
   return run
 }
 
-const live = () => liveDeployment('fixture-api-pr-7', { region: REGION, credentials })
+const live = () => liveDeployment('fixture-api-pr-7', { region: REGION, credentials, clients: sdkClients })
 
 beforeAll(async () => {
   moto = await startMoto()

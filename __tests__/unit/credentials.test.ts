@@ -1,24 +1,20 @@
-import { jest } from '@jest/globals'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import {
+  ambientSource,
+  exportCredentials,
+  resolveCredentials,
+  sessionName,
+  tokenClaims
+} from '../../src/credentials.js'
+import { UserError } from '../../src/errors.js'
+import { transientReason } from '../../src/retry.js'
 import { githubToken } from '../support/oidc.js'
 
 const secrets: string[] = []
 const exported: Record<string, string> = {}
-jest.unstable_mockModule('@actions/core', () => ({
-  setSecret: (value: string) => secrets.push(value),
-  info: () => undefined,
-  exportVariable: (name: string, value: string) => (exported[name] = value),
-  getIDToken: async () => {
-    throw new Error('the tests inject getIDToken')
-  }
-}))
-
-const { ambientSource, exportCredentials, resolveCredentials, sessionName, tokenClaims } =
-  await import('../../src/credentials.js')
-const { transientReason } = await import('../../src/retry.js')
-const { UserError } = await import('../../src/errors.js')
+const exportVariable = (name: string, value: string) => void (exported[name] = value)
 type Deps = Parameters<typeof resolveCredentials>[3]
 
 const ROLE = 'arn:aws:iam::123456789012:role/deploy'
@@ -69,10 +65,14 @@ function fakeSts(script: (Error | 'assume' | 'identity')[]) {
       }) as never,
       destroy: () => undefined
     }),
-    retry: { sleep: async ms => void sleeps.push(ms), random: () => 0.5 }
+    retry: { sleep: async ms => void sleeps.push(ms), random: () => 0.5 },
+    log: () => undefined,
+    setSecret: value => void secrets.push(value)
   }
   return { deps, sent, sleeps, tokens }
 }
+
+afterAll(() => rmSync(oidcEnv.HOME, { recursive: true, force: true }))
 
 beforeEach(() => {
   secrets.length = 0
@@ -187,7 +187,7 @@ describe('with role-to-assume', () => {
     const { deps } = fakeSts(['assume', 'identity'])
     const result = await resolveCredentials(settings, 'eu-west-1', oidcEnv, deps)
     expect(exported).toEqual({})
-    exportCredentials(result, 'eu-west-2')
+    exportCredentials(result, 'eu-west-2', exportVariable)
     expect(exported).toEqual({ ...result.env, AWS_REGION: 'eu-west-2', AWS_DEFAULT_REGION: 'eu-west-2' })
   })
 

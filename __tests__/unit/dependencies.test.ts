@@ -2,6 +2,17 @@ import { jest } from '@jest/globals'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { SERVERLESS_VERSION } from '../../src/defaults.js'
+import {
+  checkFramework,
+  installCommand,
+  installNodeModules,
+  nodeProject,
+  projectFramework,
+  runtimeNotes
+} from '../../src/dependencies.js'
+import { UserError } from '../../src/errors.js'
+import type { Exec } from '../../src/exec.js'
 import type { ServiceConfig } from '../../src/service.js'
 
 // The package managers are stubbed: each call is recorded, lays out node_modules as the tool would
@@ -9,28 +20,14 @@ import type { ServiceConfig } from '../../src/service.js'
 const calls: { command: string; args: string[]; cwd?: string; env?: Record<string, string> }[] = []
 let createsNodeModules = true
 let script: { exitCode: number; output: string } = { exitCode: 0, output: '' }
-type Listeners = { stdout?: (chunk: Buffer) => void }
-const exec = jest.fn(
-  async (
-    command: string,
-    args: string[] = [],
-    options: { cwd?: string; env?: Record<string, string>; listeners?: Listeners } = {}
-  ) => {
-    calls.push({ command, args, cwd: options.cwd, env: options.env })
-    options.listeners?.stdout?.(Buffer.from(script.output))
-    if (options.cwd && createsNodeModules && script.exitCode === 0)
-      mkdirSync(path.join(options.cwd, 'node_modules'), { recursive: true })
-    return script.exitCode
-  }
-)
+const exec: Exec = async (command, args, options) => {
+  calls.push({ command, args, cwd: options.cwd, env: options.env })
+  options.onOutput?.(script.output, 'stdout')
+  if (options.cwd && createsNodeModules && script.exitCode === 0)
+    mkdirSync(path.join(options.cwd, 'node_modules'), { recursive: true })
+  return { exitCode: script.exitCode, stdout: script.output, stderr: '' }
+}
 const warning = jest.fn()
-jest.unstable_mockModule('@actions/exec', () => ({ exec }))
-jest.unstable_mockModule('@actions/core', () => ({ info: jest.fn(), warning }))
-
-const { checkFramework, installCommand, installNodeModules, nodeProject, projectFramework, runtimeNotes } =
-  await import('../../src/dependencies.js')
-const { UserError } = await import('../../src/errors.js')
-const { SERVERLESS_VERSION } = await import('../../src/defaults.js')
 
 const dirs: string[] = []
 afterAll(() => {
@@ -223,7 +220,7 @@ describe('nodeProject and installCommand', () => {
 })
 
 describe('installNodeModules', () => {
-  const env = { PATH: '/usr/bin' }
+  const env = { exec, env: { PATH: '/usr/bin' }, log: () => undefined, warn: warning }
   beforeEach(() => {
     calls.length = 0
     warning.mockClear()

@@ -1,5 +1,5 @@
-import path from 'node:path'
-import { childEnv, forwardedArgs, serverlessArgs, serverlessEnv } from '../../src/serverless.js'
+import type { Exec } from '../../src/exec.js'
+import { forwardedArgs, printConfig, runServerless, serverlessArgs } from '../../src/serverless.js'
 
 describe('serverlessArgs', () => {
   it('passes --stage and --region only when the inputs give them, then the args as given', () => {
@@ -58,91 +58,68 @@ describe('forwardedArgs', () => {
   })
 })
 
-describe('childEnv', () => {
-  const nodeDir = path.dirname(process.execPath)
-  const base = {
-    PATH: '/usr/bin',
-    HOME: '/home/runner',
-    ACTIONS_ID_TOKEN_REQUEST_URL: 'https://token',
-    ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'request-token',
-    ACTIONS_RUNTIME_TOKEN: 'runtime-token',
-    ACTIONS_RESULTS_URL: 'https://results',
-    'INPUT_GITHUB-TOKEN': 'ghs_secret',
-    INPUT_COMMAND: 'deploy',
-    AWS_ACCESS_KEY_ID: 'AKIAENV',
-    AWS_SECRET_ACCESS_KEY: 'env-secret',
-    AWS_PROFILE: 'other-account',
-    AWS_DEFAULT_PROFILE: 'default-other',
-    AWS_PROD_PROFILE: 'prod-profile',
-    AWS_PROD_ACCESS_KEY_ID: 'AKIAPROD',
-    AWS_PROD_SECRET_ACCESS_KEY: 'prod-secret',
-    AWS_DEV_SESSION_TOKEN: 'dev-token',
-    AWS_REGION: 'eu-west-1',
-    AWS_ENDPOINT_URL: 'http://localhost:5000'
-  }
-
-  it("never passes on the runner's tokens or the inputs (github-token among them)", () => {
-    const env = childEnv({}, base)
-    expect(Object.keys(env).filter(key => /^ACTIONS_|^INPUT_/.test(key))).toEqual([])
-    expect(env.PATH).toBe(`${nodeDir}${path.delimiter}/usr/bin`)
-    expect(env.AWS_PROFILE).toBe('other-account')
-  })
-
-  it('leaves only the given credentials to a serverless that must deploy with the assumed role', () => {
-    const env = childEnv(
-      {
-        extra: { AWS_ACCESS_KEY_ID: 'ASIAROLE', AWS_SECRET_ACCESS_KEY: 'role', AWS_SESSION_TOKEN: 'session' },
-        onlyTheseCredentials: true
-      },
-      base
-    )
-    expect(
-      Object.keys(env)
-        .filter(key => key.startsWith('AWS_'))
-        .sort()
-    ).toEqual([
-      'AWS_ACCESS_KEY_ID',
-      'AWS_ENDPOINT_URL',
-      'AWS_REGION',
-      'AWS_SECRET_ACCESS_KEY',
-      'AWS_SESSION_TOKEN'
-    ])
-    expect(env.AWS_ACCESS_KEY_ID).toBe('ASIAROLE')
-  })
-
-  it('gives npm no AWS credentials at all', () => {
-    const env = childEnv({ noAwsCredentials: true }, base)
-    expect(
-      Object.keys(env)
-        .filter(key => key.startsWith('AWS_'))
-        .sort()
-    ).toEqual(['AWS_ENDPOINT_URL', 'AWS_REGION'])
-  })
-
-  it('drops base variables whose value is undefined', () => {
-    const env = childEnv({}, { KEEP: 'yes', GONE: undefined, EMPTY: '' })
-    expect(env.KEEP).toBe('yes')
-    expect(env.EMPTY).toBe('')
-    expect(Object.keys(env)).not.toContain('GONE')
-  })
-})
-
-describe('serverlessEnv', () => {
-  it('turns off prompts, telemetry and notifications, keeping a CI value it has', () => {
-    expect(serverlessEnv({}, { PATH: '/bin' })).toMatchObject({
+describe('runServerless', () => {
+  it('runs the entry with the given Node, turns off prompts, telemetry and notifications, and keeps a CI value it has', async () => {
+    const calls: { tool: string; args: string[]; env: Record<string, string> }[] = []
+    const exec: Exec = async (tool, args, options) => {
+      calls.push({ tool, args, env: options.env })
+      options.onOutput?.('Error:\nboom\n', 'stdout')
+      return { exitCode: 1, stdout: 'Error:\nboom\n', stderr: '' }
+    }
+    const run = { entry: '/sls/bin/serverless.js', command: ['info'], args: ['--verbose'], cwd: '/svc' }
+    const result = await runServerless(exec, '/node24/bin/node', {
+      ...run,
+      stage: 'prod',
+      env: { PATH: '/bin' }
+    })
+    expect(result).toMatchObject({ exitCode: 1, output: 'Error:\nboom\n' })
+    expect(calls[0].tool).toBe('/node24/bin/node')
+    expect(calls[0].args).toEqual(['/sls/bin/serverless.js', 'info', '--stage', 'prod', '--verbose'])
+    expect(calls[0].env).toMatchObject({
+      PATH: '/bin',
       SLS_TELEMETRY_DISABLED: '1',
       SLS_NOTIFICATIONS_MODE: 'off',
       SLS_INTERACTIVE_SETUP_DISABLE: '1',
       CI: 'true'
     })
-    expect(serverlessEnv({}, { CI: '1' }).CI).toBe('1')
+    await runServerless(exec, '/node', { ...run, env: { CI: '1' } })
+    expect(calls[1].env.CI).toBe('1')
   })
 
-  it('lets the given credentials override the environment', () => {
-    const env = serverlessEnv(
-      { extra: { AWS_ACCESS_KEY_ID: 'ASIAFROMROLE' } },
-      { AWS_ACCESS_KEY_ID: 'AKIAFROMENV' }
-    )
-    expect(env.AWS_ACCESS_KEY_ID).toBe('ASIAFROMROLE')
+  it('keeps only the tail of a long output for diagnosis', async () => {
+    const exec: Exec = async (_tool, _args, options) => {
+      for (let i = 0; i < 300; i++) options.onOutput?.('x'.repeat(1024), 'stderr')
+      options.onOutput?.('Error:\nthe end\n', 'stderr')
+      return { exitCode: 1, stdout: '', stderr: '' }
+    }
+    const result = await runServerless(exec, '/node', {
+      entry: 'sls.js',
+      command: ['package'],
+      args: [],
+      cwd: '/svc',
+      env: {}
+    })
+    expect(result.output.length).toBe(256 * 1024)
+    expect(result.output.endsWith('Error:\nthe end\n')).toBe(true)
+  })
+})
+
+describe('printConfig', () => {
+  it('reads the JSON document after whatever a plugin printed first', async () => {
+    const exec: Exec = async () => ({
+      exitCode: 0,
+      stdout: 'plugin says hi\n{"service":"api","provider":{"stage":"dev"}}\n',
+      stderr: ''
+    })
+    const result = await printConfig(exec, '/node', { entry: 'sls.js', args: [], cwd: '/svc', env: {} })
+    expect(result.config).toEqual({ service: 'api', provider: { stage: 'dev' } })
+  })
+
+  it('fails when serverless print gave no JSON', async () => {
+    const exec: Exec = async () => ({ exitCode: 0, stdout: 'no json here', stderr: '' })
+    const result = await printConfig(exec, '/node', { entry: 'sls.js', args: [], cwd: '/svc', env: {} })
+    expect(result.exitCode).toBe(1)
+    expect(result.config).toBeUndefined()
+    expect(result.output).toMatch(/serverless print gave no JSON document$/)
   })
 })

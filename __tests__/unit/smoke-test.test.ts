@@ -39,7 +39,7 @@ describe('smokeTest', () => {
         path: '/health',
         timeoutMs: 60_000,
         expect: expect200to399,
-        sleep: async ms => void slept.push(ms)
+        clock: { now: Date.now, sleep: async (ms: number) => void slept.push(ms) }
       })
       expect(result).toMatchObject({
         passed: true,

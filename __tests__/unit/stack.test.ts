@@ -1,16 +1,12 @@
-import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation'
+import { sdkClients } from '../../src/aws.js'
 import {
   condition,
-  deleteStack,
-  describeStack,
   outputMap,
-  regionsWithStack,
   serviceUrl,
   StackBusyError,
   waitUntilSettled,
   type StackInfo
 } from '../../src/stack.js'
-import { startMoto, type Moto } from '../support/moto.js'
 
 describe('condition', () => {
   it.each([
@@ -77,11 +73,13 @@ describe('waitUntilSettled', () => {
         timeoutMs: 60_000,
         pollMs: 15_000,
         log: (m: string) => logged.push(m),
-        sleep: async (ms: number) => {
-          slept.push(ms)
-          clock += ms
+        clock: {
+          sleep: async (ms: number) => {
+            slept.push(ms)
+            clock += ms
+          },
+          now: () => clock
         },
-        now: () => clock,
         describe: async () => {
           const next = statuses.shift()
           return next ? stack(next) : undefined
@@ -92,7 +90,7 @@ describe('waitUntilSettled', () => {
 
   it('returns at once for a settled stack', async () => {
     const { options, slept } = scripted(['UPDATE_COMPLETE'])
-    expect(await waitUntilSettled('api-dev', { region: 'eu-west-1' }, options)).toEqual(
+    expect(await waitUntilSettled('api-dev', { region: 'eu-west-1', clients: sdkClients }, options)).toEqual(
       stack('UPDATE_COMPLETE')
     )
     expect(slept).toEqual([])
@@ -104,88 +102,28 @@ describe('waitUntilSettled', () => {
       'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS',
       'UPDATE_COMPLETE'
     ])
-    expect((await waitUntilSettled('api-dev', { region: 'eu-west-1' }, options))?.status).toBe(
-      'UPDATE_COMPLETE'
-    )
+    expect(
+      (await waitUntilSettled('api-dev', { region: 'eu-west-1', clients: sdkClients }, options))?.status
+    ).toBe('UPDATE_COMPLETE')
     expect(slept).toEqual([15_000, 15_000])
     expect(logged[0]).toMatch(/^Stack api-dev is UPDATE_IN_PROGRESS .+waiting 0s of at most 60s/)
   })
 
   it('returns undefined for a stack deleted meanwhile', async () => {
     const { options } = scripted(['DELETE_IN_PROGRESS', undefined])
-    expect(await waitUntilSettled('api-dev', { region: 'eu-west-1' }, options)).toBeUndefined()
+    expect(
+      await waitUntilSettled('api-dev', { region: 'eu-west-1', clients: sdkClients }, options)
+    ).toBeUndefined()
   })
 
   it('gives up at the timeout, not later', async () => {
     const { options, slept } = scripted(Array(10).fill('UPDATE_IN_PROGRESS'))
-    const error = await waitUntilSettled('api-dev', { region: 'eu-west-1' }, options).catch(e => e)
+    const error = await waitUntilSettled(
+      'api-dev',
+      { region: 'eu-west-1', clients: sdkClients },
+      options
+    ).catch(e => e)
     expect(error).toBeInstanceOf(StackBusyError)
     expect(slept.reduce((a, b) => a + b, 0)).toBe(60_000)
-  })
-})
-
-describe('against moto', () => {
-  const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' }
-  const saved = process.env.AWS_ENDPOINT_URL
-  let moto: Moto
-
-  async function createStack(region: string, name: string): Promise<void> {
-    const client = new CloudFormationClient({ region, endpoint: moto.endpoint, credentials })
-    await client.send(
-      new CreateStackCommand({
-        StackName: name,
-        TemplateBody: JSON.stringify({
-          Resources: { Topic: { Type: 'AWS::SNS::Topic' } },
-          Outputs: {
-            HttpApiUrl: { Value: `https://abc123.execute-api.${region}.amazonaws.com` },
-            TopicArn: { Value: { Ref: 'Topic' } }
-          }
-        })
-      })
-    )
-    client.destroy()
-  }
-
-  beforeAll(async () => {
-    moto = await startMoto()
-    process.env.AWS_ENDPOINT_URL = moto.endpoint
-    await createStack('eu-west-1', 'api-dev')
-    await createStack('eu-west-2', 'api-dev')
-    await createStack('ap-south-1', 'other-dev')
-  }, 60_000)
-
-  afterAll(async () => {
-    if (saved === undefined) delete process.env.AWS_ENDPOINT_URL
-    else process.env.AWS_ENDPOINT_URL = saved
-    await moto?.stop()
-  })
-
-  it('describes a stack with its outputs, and says undefined for one that does not exist', async () => {
-    const stack = await describeStack('api-dev', { region: 'eu-west-1', credentials })
-    expect(stack).toMatchObject({ name: 'api-dev', status: 'CREATE_COMPLETE' })
-    expect(stack?.outputs.HttpApiUrl).toBe('https://abc123.execute-api.eu-west-1.amazonaws.com')
-    expect(await describeStack('no-such-stack', { region: 'eu-west-1', credentials })).toBeUndefined()
-  })
-
-  it('finds the regions where a stack of a name exists', async () => {
-    const regions = ['us-east-1', 'eu-west-1', 'eu-west-2', 'ap-south-1']
-    expect(await regionsWithStack('api-dev', regions, credentials)).toEqual(['eu-west-1', 'eu-west-2'])
-    expect(await regionsWithStack('nowhere-dev', regions, credentials)).toEqual([])
-  })
-
-  it('deletes a stack in its own region only', async () => {
-    await createStack('eu-west-1', 'doomed-dev')
-    await createStack('eu-west-2', 'doomed-dev')
-    expect(await describeStack('doomed-dev', { region: 'eu-west-1', credentials })).toBeDefined()
-    await deleteStack('doomed-dev', { region: 'eu-west-1', credentials })
-    await waitUntilSettled(
-      'doomed-dev',
-      { region: 'eu-west-1', credentials },
-      { timeoutMs: 30_000, pollMs: 100, log: () => {} }
-    )
-    expect(await describeStack('doomed-dev', { region: 'eu-west-1', credentials })).toBeUndefined()
-    expect(await describeStack('doomed-dev', { region: 'eu-west-2', credentials })).toMatchObject({
-      status: 'CREATE_COMPLETE'
-    })
   })
 })

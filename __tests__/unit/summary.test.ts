@@ -1,7 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
-import { Phases, summaryRows, writeSummary, type Report } from '../../src/summary.js'
+import { Phases, renderSummary, summaryRows, type Report } from '../../src/summary.js'
 
 describe('Phases', () => {
   it('records each phase with its duration, and returns the result', async () => {
@@ -61,18 +58,7 @@ describe('summaryRows', () => {
   })
 })
 
-describe('writeSummary', () => {
-  const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'unit-summary-')), 'summary.md')
-  const saved = process.env.GITHUB_STEP_SUMMARY
-  beforeAll(() => {
-    process.env.GITHUB_STEP_SUMMARY = file
-  })
-  beforeEach(() => writeFileSync(file, ''))
-  afterAll(() => {
-    if (saved === undefined) delete process.env.GITHUB_STEP_SUMMARY
-    else process.env.GITHUB_STEP_SUMMARY = saved
-  })
-
+describe('renderSummary', () => {
   const report: Report = {
     command: 'deploy',
     service: 'api<script>alert(1)</script>',
@@ -90,8 +76,7 @@ describe('writeSummary', () => {
   }
 
   it('writes the table with a URL link, escaped values and phase times', async () => {
-    await writeSummary(report)
-    const text = readFileSync(file, 'utf8')
+    const text = renderSummary(report)
     expect(text).toContain('<h3>✅ serverless deploy</h3>')
     expect(text).toContain(
       '<td>URL</td><td><a href="https://abc.execute-api.us-east-1.amazonaws.com">https://abc.execute-api.us-east-1.amazonaws.com</a></td>'
@@ -105,8 +90,11 @@ describe('writeSummary', () => {
   })
 
   it('says it failed and quotes the error, escaped', async () => {
-    await writeSummary({ ...report, url: undefined, error: 'serverless deploy failed: <b>bad</b> & worse' })
-    const text = readFileSync(file, 'utf8')
+    const text = renderSummary({
+      ...report,
+      url: undefined,
+      error: 'serverless deploy failed: <b>bad</b> & worse'
+    })
     expect(text).toContain('<h3>❌ serverless deploy failed</h3>')
     expect(text).toContain(
       '<blockquote>serverless deploy failed: &lt;b&gt;bad&lt;/b&gt; &amp; worse</blockquote>'

@@ -38409,7 +38409,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   E0: () => (/* binding */ savePost)
 });
 
-// UNUSED EXPORTS: STATE, cacheHit, cacheServiceReachable, frameworkCache, nodeModulesCache, pythonCache, pythonRequirementsCacheDir, restore, savePlanned
+// UNUSED EXPORTS: CacheSession, STATE, actionsCacheStore, cacheHit, frameworkCache, nodeModulesCache, pythonCache, pythonRequirementsCacheDir, savePlanned
 
 // NAMESPACE OBJECT: ./node_modules/@azure/storage-blob/dist/esm/generated/src/models/mappers.js
 var mappers_namespaceObject = {};
@@ -98257,35 +98257,89 @@ function frameworkCache(prefix, alongside = []) {
     };
 }
 /** Where serverless-python-requirements keeps its cache, as its appdirectory dependency decides. */
-function pythonRequirementsCacheDir(env = process.env) {
+function pythonRequirementsCacheDir(env) {
     if (process.platform === 'darwin')
         return path.join(env.HOME || os.homedir(), 'Library', 'Caches', 'serverless-python-requirements');
     return path.join(env.XDG_CACHE_HOME || path.join(env.HOME || os.homedir(), '.cache'), 'serverless-python-requirements');
 }
 /**
- * Whether a cache service answers at all. Without one (a local run, GHES without it) the run goes on
- * with one notice instead of a warning per cache, and no minutes lost to the toolkit's retries.
+ * The toolkit's cache service. Without one (a local run, GHES without it) the run goes on with one
+ * notice instead of a warning per cache, and no minutes lost to the toolkit's retries.
  */
-async function cacheServiceReachable(env = process.env) {
-    if (!cache.isFeatureAvailable())
-        return 'this runner has no cache service';
-    const url = env.ACTIONS_RESULTS_URL || env.ACTIONS_CACHE_URL;
-    if (!url)
-        return 'this runner has no cache service';
-    try {
-        await fetch(url, { method: 'HEAD', signal: AbortSignal.timeout(3000) });
-        return undefined;
-    }
-    catch (error) {
-        const cause = error.cause?.code;
-        return `the cache service at ${new URL(url).host} does not answer (${cause ?? error.message})`;
-    }
+function actionsCacheStore(env) {
+    return {
+        unavailable: async () => {
+            if (!cache.isFeatureAvailable())
+                return 'this runner has no cache service';
+            const url = env.ACTIONS_RESULTS_URL || env.ACTIONS_CACHE_URL;
+            if (!url)
+                return 'this runner has no cache service';
+            try {
+                await fetch(url, { method: 'HEAD', signal: AbortSignal.timeout(3000) });
+                return undefined;
+            }
+            catch (error) {
+                const cause = error.cause?.code;
+                return `the cache service at ${new URL(url).host} does not answer (${cause ?? error.message})`;
+            }
+        },
+        restore: spec => cache.restoreCache(spec.paths, spec.key, spec.restoreKeys)
+    };
 }
-async function restore(spec) {
-    const matched = await cache.restoreCache(spec.paths, spec.key, spec.restoreKeys);
-    const outcome = matched === spec.key ? 'hit' : matched ? 'partial' : 'miss';
-    core.info(`Cache ${spec.name}: ${outcome}${matched ? ` (${matched})` : ''}`);
-    return outcome;
+/**
+ * One run's use of the caches: each is restored before the step that would build it, unless caching
+ * is off, no cache service answers (said once), or the machine already has what it holds (a warm
+ * runner downloads nothing); the post step saves those its step built in this run.
+ */
+class CacheSession {
+    enabled;
+    store;
+    runner;
+    outcomes = {};
+    plan = [];
+    /** Why caching is off for this run, once known; empty when the service answers. */
+    off;
+    constructor(enabled, store, runner) {
+        this.enabled = enabled;
+        this.store = store;
+        this.runner = runner;
+    }
+    async restore(spec, present = false) {
+        if (this.enabled && !present && this.off === undefined) {
+            this.off = (await this.store.unavailable()) ?? '';
+            if (this.off)
+                this.runner.notice(`No caches restored or saved: ${this.off}. The run goes on without them.`, {
+                    title: 'Caching off'
+                });
+        }
+        let outcome;
+        if (!this.enabled || (!present && this.off))
+            outcome = 'off';
+        else if (present)
+            outcome = 'local';
+        else {
+            const matched = await this.store.restore(spec);
+            outcome = matched === spec.key ? 'hit' : matched ? 'partial' : 'miss';
+            this.runner.info(`Cache ${spec.name}: ${outcome}${matched ? ` (${matched})` : ''}`);
+        }
+        this.outcomes[spec.name] = outcome;
+        return outcome;
+    }
+    /** The post step saves this cache: its step is about to build it, and caching is on. */
+    planSave(spec) {
+        if (this.outcomes[spec.name] !== 'off')
+            this.plan.push(spec);
+    }
+    /** `cache-hit`; undefined when no cache service answered. */
+    hit() {
+        return this.off ? undefined : cacheHit(this.outcomes);
+    }
+    /** Each cache's outcome, for the summary. */
+    describe() {
+        return Object.entries(this.outcomes)
+            .map(([name, value]) => `${name}: ${value}`)
+            .join(', ');
+    }
 }
 /** The post step: saves what the main step built, never what a failed step left half-written. */
 async function savePlanned(plan) {

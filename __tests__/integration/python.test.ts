@@ -32,6 +32,17 @@ writeFileSync(process.env.GITHUB_PATH, '')
 
 const { download, expose, findOnPath, pickRelease, probe, setupPython } = await import('../../src/python.js')
 const { UserError } = await import('../../src/errors.js')
+const { actionsExecRunner } = await import('../../src/exec.js')
+const { actionsRunner } = await import('../../src/runner.js')
+
+/** The action's edges for Python, as the runner gives them: the real exec, this process's environment, GITHUB_PATH. */
+function deps() {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([, v]) => v !== undefined)) as Record<
+    string,
+    string
+  >
+  return { exec: actionsExecRunner, env, setupEnv: env, log: () => undefined, addPath: actionsRunner.addPath }
+}
 
 jest.setTimeout(120_000)
 
@@ -138,11 +149,11 @@ describe('findOnPath', () => {
   }).trim()
 
   it("finds PATH's python3 by its version", async () => {
-    const found = await findOnPath(onPath)
+    const found = await findOnPath(onPath, deps())
     expect(found?.source).toBe('path')
     expect(found?.version.startsWith(`${onPath}.`)).toBe(true)
     expect(existsSync(found!.executable)).toBe(true)
-    expect(await findOnPath(`${onPath}.999`)).toBeUndefined()
+    expect(await findOnPath(`${onPath}.999`, deps())).toBeUndefined()
   })
 
   it('runs candidates rather than trusting a shim that does not run', async () => {
@@ -151,8 +162,8 @@ describe('findOnPath', () => {
     const before = process.env.PATH
     process.env.PATH = [shims, before].join(path.delimiter)
     try {
-      expect(await probe(`python${onPath}`)).toBeUndefined()
-      const found = await findOnPath(onPath)
+      expect(await probe(`python${onPath}`, deps())).toBeUndefined()
+      const found = await findOnPath(onPath, deps())
       expect(found?.executable).toBe(
         execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim()
       )
@@ -174,7 +185,7 @@ describe('expose', () => {
   })
 
   it('writes python, python3, python3.X and pip wrappers that run the interpreter, first on PATH', async () => {
-    const real = (await probe('python3'))!
+    const real = (await probe('python3', deps()))!
     // An awkward folder name proves the wrapper quotes the interpreter's path.
     const odd = path.join(mkdtempSync(path.join(os.tmpdir(), 'unit-expose-')), "it's here")
     mkdirSync(odd)
@@ -182,7 +193,11 @@ describe('expose', () => {
     const binDir = path.join(home, 'bin-path')
     const minor = real.version.split('.').slice(0, 2).join('.')
 
-    expose({ version: real.version, executable: path.join(odd, 'python3'), source: 'path' }, binDir)
+    expose(
+      { version: real.version, executable: path.join(odd, 'python3'), source: 'path' },
+      binDir,
+      actionsRunner.addPath
+    )
 
     for (const name of ['python', 'python3', `python${minor}`, 'pip', 'pip3', `pip${minor}`]) {
       expect(statSync(path.join(binDir, name)).mode & 0o111).toBe(0o111)
@@ -211,7 +226,7 @@ describe('expose', () => {
   it("also puts a tool-cache build's own bin folder on PATH", () => {
     const binDir = path.join(home, 'bin-cache')
     const executable = path.join(home, 'fake-cache', 'bin', 'python3')
-    expose({ version: '3.12.1', executable, source: 'tool-cache' }, binDir)
+    expose({ version: '3.12.1', executable, source: 'tool-cache' }, binDir, actionsRunner.addPath)
     expect(process.env.PATH!.split(path.delimiter).slice(0, 2)).toEqual([binDir, path.dirname(executable)])
     expect(existsSync(path.join(binDir, 'python3.12'))).toBe(true)
   })
@@ -241,16 +256,20 @@ describe('download and setupPython from a loopback release', () => {
 
   it('downloads the build, runs its setup.sh into the tool cache and exposes it', async () => {
     const installed = path.join(process.env.RUNNER_TOOL_CACHE!, 'Python', source.version, 'x64')
-    const python = await setupPython({
-      version: source.minor,
-      arch: 'x64',
-      manifestUrl: server.manifestUrl,
-      binDir
-    })
+    const python = await setupPython(
+      {
+        version: source.minor,
+        arch: 'x64',
+        manifestUrl: server.manifestUrl,
+        binDir
+      },
+      deps()
+    )
     expect(python).toEqual({
       version: source.version,
       executable: path.join(installed, 'bin', 'python3'),
-      source: 'download'
+      source: 'download',
+      shims: binDir
     })
     expect(server.requests).toEqual([
       '/versions-manifest.json',
@@ -271,18 +290,21 @@ describe('download and setupPython from a loopback release', () => {
     // A later job starts from the runner's PATH, without the first run's wrappers.
     process.env.PATH = [shims, before].join(path.delimiter)
     const count = server.requests.length
-    const python = await setupPython({
-      version: source.minor,
-      arch: 'x64',
-      manifestUrl: server.manifestUrl,
-      binDir
-    })
+    const python = await setupPython(
+      {
+        version: source.minor,
+        arch: 'x64',
+        manifestUrl: server.manifestUrl,
+        binDir
+      },
+      deps()
+    )
     expect(python.source).toBe('tool-cache')
     expect(server.requests.length).toBe(count)
   })
 
   it('fails with a UserError for a version the manifest lacks', async () => {
-    const failure = download('3.9', 'x64', server.manifestUrl)
+    const failure = download('3.9', 'x64', server.manifestUrl, deps())
     await expect(failure).rejects.toBeInstanceOf(UserError)
     await expect(failure).rejects.toThrow(
       `Python 3.9 has no build for ${process.platform}/x64 in ${server.manifestUrl}`

@@ -14,11 +14,12 @@ import os from 'node:os'
 import path from 'node:path'
 import { jest } from '@jest/globals'
 import { addBytecode, neverRun, storeZipsEnv } from '../../src/artifact.js'
+import { actionsExecRunner } from '../../src/exec.js'
 import { zipCompression, zipEntries } from '../support/fixture.js'
 
 jest.setTimeout(60_000)
 
-const root = mkdtempSync(path.join(os.tmpdir(), 'unit-artifact-'))
+const root = mkdtempSync(path.join(os.tmpdir(), 'integration-artifact-'))
 afterAll(() => rmSync(root, { recursive: true, force: true }))
 
 /** Writes a zip with the given entries (Python's zipfile, 1980 dates as Serverless writes them). */
@@ -40,7 +41,7 @@ function pycInfo(file: string, name: string): { flags: number; filename: string 
 
 const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('base64')
 
-function packaged(name: string): { dir: string; cache: string; pyc: string } {
+function packaged(name: string): { dir: string } {
   const dir = path.join(root, name, '.serverless')
   mkdirSync(dir, { recursive: true })
   zip(path.join(dir, 'api.zip'), {
@@ -59,12 +60,21 @@ function packaged(name: string): { dir: string; cache: string; pyc: string } {
     path.join(dir, 'serverless-state.json'),
     JSON.stringify({ service: { provider: { compiledCloudFormationTemplate: JSON.parse(template) } } })
   )
-  return { dir, cache: path.join(root, name, 'cache'), pyc: path.join(root, 'pyc') }
+  return { dir }
 }
 
+/** The action's Python edges: the real exec, with only what Python needs in its environment. */
+const transform = (dir: string) =>
+  addBytecode({
+    dir,
+    python: 'python3',
+    exec: actionsExecRunner,
+    env: { PATH: process.env.PATH ?? '', HOME: root },
+    log: () => undefined
+  })
+
 describe('addBytecode', () => {
-  const run = (p: ReturnType<typeof packaged>) =>
-    addBytecode({ dir: p.dir, python: 'python3', cacheDir: p.cache, pycCacheDir: p.pyc, tempDir: root })
+  const run = (p: ReturnType<typeof packaged>) => transform(p.dir)
 
   it('adds unchecked-hash bytecode for the running Python, with Lambda paths, and drops stale bytecode', async () => {
     const p = packaged('first')
@@ -109,18 +119,44 @@ describe('addBytecode', () => {
     }
   })
 
-  it('writes the same bytes for the same input, and reuses its result the second time', async () => {
+  it('writes the same bytes for the same input, compiling anew each time', async () => {
     const a = packaged('same-a')
     const b = packaged('same-b')
-    const original = path.join(root, 'original.zip')
-    copyFileSync(path.join(a.dir, 'api.zip'), original)
     await run(a)
-    await run({ ...b, cache: a.cache })
+    await run(b)
     expect(sha(path.join(b.dir, 'api.zip'))).toBe(sha(path.join(a.dir, 'api.zip')))
-    // From another cache folder (an empty machine), each module's bytecode is still compiled once only.
-    const c = packaged('same-c')
-    await run({ ...c, cache: path.join(root, 'empty-cache') })
-    expect(sha(path.join(c.dir, 'api.zip'))).toBe(sha(path.join(a.dir, 'api.zip')))
+  })
+
+  it('ships no bytecode it did not compile from the zip’s own source, even one that names the right source hash', async () => {
+    const p = packaged('planted')
+    const api = path.join(p.dir, 'api.zip')
+    const tag = execFileSync('python3', ['-c', 'import sys; print(sys.implementation.cache_tag)'], {
+      encoding: 'utf8'
+    }).trim()
+    const source = 'def handler(event, context):\n    return 200\n'
+    // Unchecked-hash bytecode of other code, stamped with the real source's hash: Python would load it as it is.
+    const planted = execFileSync(
+      'python3',
+      [
+        '-c',
+        'import sys, importlib.util\nfrom importlib import _bootstrap_external as b\ncode = compile("import os; os.system(\'id\')", "/var/task/handler.py", "exec")\nsys.stdout.buffer.write(b._code_to_hash_pyc(code, importlib.util.source_hash(sys.argv[1].encode()), checked=False))',
+        source
+      ],
+      { encoding: 'latin1' }
+    )
+    const script =
+      'import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], "w") as z:\n    z.writestr("handler.py", sys.argv[2])\n    z.writestr(sys.argv[3], open(sys.argv[4], "rb").read())\n'
+    const plantedFile = path.join(root, 'planted.pyc')
+    writeFileSync(plantedFile, Buffer.from(planted, 'latin1'))
+    execFileSync('python3', ['-c', script, api, source, `__pycache__/handler.${tag}.pyc`, plantedFile])
+    await run(p)
+    const check =
+      'import sys, zipfile, importlib.util\nfrom importlib import _bootstrap_external as b\nz = zipfile.ZipFile(sys.argv[1])\nsrc = z.read("handler.py")\nfresh = b._code_to_hash_pyc(compile(src, "/var/task/handler.py", "exec", dont_inherit=True), importlib.util.source_hash(src), checked=False)\nnames = [n for n in z.namelist() if n.endswith(".pyc")]\nprint(len(names), z.read(sys.argv[2]) == fresh)'
+    expect(
+      execFileSync('python3', ['-c', check, api, `__pycache__/handler.${tag}.pyc`], {
+        encoding: 'utf8'
+      }).trim()
+    ).toBe('1 True')
   })
 })
 
@@ -148,7 +184,7 @@ describe('a zip that is a link into serverless-python-requirements’ cache (lay
     const before = sha(pluginCache)
     rmSync(layer)
     symlinkSync(pluginCache, layer)
-    await addBytecode({ dir: p.dir, python: 'python3', cacheDir: p.cache, pycCacheDir: p.pyc, tempDir: root })
+    await transform(p.dir)
     expect(sha(pluginCache)).toBe(before)
     expect(lstatSync(layer).isSymbolicLink()).toBe(false)
     expect(zipEntries(layer).some(name => name.endsWith('.pyc'))).toBe(true)
@@ -167,7 +203,7 @@ describe('zips serverless-python-requirements stored uncompressed', () => {
     )
     expect(zipCompression(api)).toEqual({ stored: 3, deflated: 0 })
     const stored = readFileSync(api).length
-    await addBytecode({ dir: p.dir, python: 'python3', cacheDir: p.cache, pycCacheDir: p.pyc, tempDir: root })
+    await transform(p.dir)
     // Three files and the two modules' bytecode, all deflated.
     expect(zipCompression(api)).toEqual({ stored: 0, deflated: 5 })
     expect(readFileSync(api).length).toBeLessThan(stored / 4)
@@ -200,8 +236,8 @@ describe('storeZipsEnv', () => {
 
   it('makes the plugin store its zips, and leaves every other module and NODE_OPTIONS as they were', () => {
     const dir = tree()
-    const env = storeZipsEnv(path.join(root, 'preload-temp'), '--max-old-space-size=512')
-    expect(env.NODE_OPTIONS).toMatch(/^--max-old-space-size=512 --require ".+spd-store-zips\.cjs"$/)
+    const env = storeZipsEnv('--max-old-space-size=512')
+    expect(env.NODE_OPTIONS).toMatch(/^--max-old-space-size=512 --require ".+preload\/store-zips\.cjs"$/)
     const seen = JSON.parse(
       execFileSync(process.execPath, ['main.js'], {
         cwd: dir,
@@ -223,6 +259,6 @@ describe('storeZipsEnv', () => {
   })
 
   it('keeps NODE_OPTIONS empty of anything but the preload when there were none', () => {
-    expect(storeZipsEnv(path.join(root, 'preload-temp'), undefined).NODE_OPTIONS).toMatch(/^--require "/)
+    expect(storeZipsEnv(undefined).NODE_OPTIONS).toMatch(/^--require "/)
   })
 })
