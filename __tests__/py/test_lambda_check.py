@@ -324,6 +324,17 @@ def test_each_function_imports_in_its_own_process(scratch):
     assert [f["key"] for f in report["functions"]] == ["api", "worker"]
 
 
+def test_modules_of_the_function_named_like_the_checks_own_do_not_replace_them(scratch):
+    shadows = {
+        name + ".py": "raise RuntimeError('the function's own %s')\n" % name for name in ("uuid", "logging")
+    }
+    root = task_root(
+        scratch,
+        dict(shadows, **{"main.py": "def handler(event, context):\n    return {'statusCode': 200}\n"}),
+    )
+    assert only(check([function_spec(root)]))["passed"]
+
+
 def test_the_import_time_is_measured(scratch):
     root = task_root(
         scratch, {"main.py": "import time\ntime.sleep(0.3)\nhandler = lambda e, c: {'statusCode': 200}\n"}
@@ -399,9 +410,18 @@ def test_a_response_without_status_code_passes_only_where_the_trigger_infers_one
             json.dumps(
                 {"functions": [{"name": "f", "handler": "m.h", "root": "/nonexistent"}], "region": "x"}
             ),
-            "root",
+            "/nonexistent is not a folder",
         ),
         (json.dumps({"functions": [], "region": "x", "expect": [200]}), "expect"),
+        (
+            json.dumps(
+                {
+                    "functions": [{"name": "f", "handler": "m.h", "root": "/", "layers": ["/no/opt"]}],
+                    "region": "x",
+                }
+            ),
+            "/no/opt is not a folder",
+        ),
     ],
 )
 def test_bad_input_exits_2_with_a_message(stdin, message):

@@ -46,16 +46,25 @@ function: its sys.path, Lambda's environment variables, a working directory in t
 root, no AWS credentials and no network: a connection opened at import time fails the check.
 """
 
+# Everything the child needs is imported here, before sys.path puts the function's root first: a
+# module of the function's named like one of these (uuid.py, logging.py) must not replace it.
+import base64
 import errno
+import importlib
 import json
+import logging
 import os
 import platform
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import traceback
+import uuid
+from urllib.parse import parse_qsl
 
 DEFAULT_EXPECT = [[200, 399]]
 DEFAULT_TIMEOUT = 30
@@ -156,8 +165,9 @@ def read_spec(text):
         for field in ("name", "handler", "root"):
             if not isinstance(function.get(field), str) or not function[field]:
                 raise BadInput("function %r: %s must be a non-empty string" % (function.get("name"), field))
-        if not os.path.isdir(function["root"]):
-            raise BadInput("function %r: root %s is not a folder" % (function["name"], function["root"]))
+        for folder in [function["root"]] + list(function.get("layers") or []):
+            if not isinstance(folder, str) or not os.path.isdir(folder):
+                raise BadInput("function %r: %s is not a folder" % (function["name"], folder))
         function.setdefault("key", function["name"])
         function.setdefault("layers", [])
         function.setdefault("environment", {})
@@ -186,7 +196,6 @@ def split_path(event):
 
 def parse_query(raw):
     """{name: [values]} of a raw query string, in order, undecoded (API Gateway passes values decoded)."""
-    from urllib.parse import parse_qsl
 
     pairs = {}
     for name, value in parse_qsl(raw, keep_blank_values=True):
@@ -384,7 +393,6 @@ def alb_event(event, context):
         "x-forwarded-proto": "https",
     }
     headers.update({name.lower(): value for name, value in (event.get("headers") or {}).items()})
-    from urllib.parse import parse_qsl
 
     pairs = parse_qsl(query, keep_blank_values=True) if query else []
     built = {
@@ -600,7 +608,6 @@ class NetworkBlocked(OSError):
 
 def block_network(attempts):
     """Every way Python code reaches the network, refused, each attempt recorded as host:port."""
-    import socket
 
     def refuse(host, port):
         target = "%s:%s" % (host, port) if port is not None else str(host)
@@ -694,7 +701,6 @@ class LambdaContext:
 
 def lambda_logging():
     """The root log handler Lambda's runtime installs before the import: basicConfig is then a no-op."""
-    import logging
 
     class RequestId(logging.Filter):
         request_id = ""
@@ -739,8 +745,6 @@ def lambda_sys_path(function, boto):
 
 def relative_frames(tb, function, boto):
     """The traceback's last frames in the function's code, as `main.py:3 in <module>: import x`."""
-    import importlib
-    import traceback
 
     roots = [os.path.abspath(function["root"])] + [os.path.abspath(layer) for layer in function["layers"]]
     if boto:
@@ -895,7 +899,6 @@ def invoke_error(error, event, function, boto):
 
 def status_of(response, event):
     """(status, body text) Lambda's trigger makes of a handler's return value, or raises ValueError."""
-    import base64
 
     if isinstance(response, dict) and "statusCode" in response:
         body = response.get("body")
@@ -913,7 +916,6 @@ def status_of(response, event):
 
 def invoke(handler, event, function, spec, request_id_filter):
     """One invocation's record: its status and time, and the error when it fails."""
-    import uuid
 
     now = time.time()
     request_id = str(uuid.uuid4())
@@ -998,7 +1000,6 @@ def child():
     attempts = []
     block_network(attempts)
     request_id_filter = lambda_logging()
-    import importlib
 
     module_name, _, attribute = function["handler"].rpartition(".")
     module_name = module_name.replace("/", ".")
