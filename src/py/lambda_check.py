@@ -14,8 +14,10 @@ stdin, one JSON document:
                     "memorySize": 1024, "timeout": 29,    # optional: Lambda's settings
                     "events": [{"kind": "httpApi" | "http" | "alb" | "url", "method": "GET",
                                 "path": "/health",
-                                # optional: "query": "a=1", "headers": {...}, "body": "...",
-                                # "stage": "dev" (http), "multiValueHeaders": true (alb)
+                                # optional: "query": "a=1" (or a path with ?a=1), "headers": {...},
+                                # "body": "...", "routeKey": "GET /health" (httpApi),
+                                # "stage": "dev", "resource": "/health" (http),
+                                # "multiValueHeaders": true (alb)
                                 }]}],
      "boto": "/path/to/site-packages-with-boto3" | null,
      "region": "eu-west-1",
@@ -37,8 +39,13 @@ stdout, one JSON document:
                     "seconds": 0.9}]}
 
 `error` is the first failure: the import's, or the first failing invocation's. Traceback paths are
-relative to the function's root (or to a layer's root). Exit status: 0 when the check ran,
-whatever it found; 2 when the spec is invalid (the message is on stderr).
+relative to the function's root (or to a layer's root). `importSeconds` is the handler module's
+import, the init a cold start pays; `modules` how many modules it loaded; `seconds` the whole check
+of the function, child process included. A function's `timeout` is Lambda's (what the context's
+get_remaining_time_in_millis counts down from, 6 s by default); the spec's bounds the check.
+
+Exit status: 0 when the check ran, whatever it found; 2 when the spec is invalid (the message is
+on stderr).
 
 Each function runs in its own child process (`sys.executable -I -B -S`, this file with --child),
 so that one function's imports cannot leak into another's. The child gets what Lambda gives a

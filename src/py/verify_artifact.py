@@ -3,7 +3,9 @@
 Run by the target runtime's Python (3.10 or later, standard library only), so that a handler module
 is parsed with the grammar Lambda will compile it with:
 
-    python3.X verify_artifact.py < spec.json > report.json
+    python3.X -I -S verify_artifact.py < spec.json > report.json
+
+(-I -S: nothing from the runner's environment or site-packages; it also starts faster.)
 
 stdin, one JSON document:
 
@@ -28,9 +30,11 @@ stdout, one JSON document:
 `package` and `version` are null when the file belongs to no installed distribution (the
 service's own code). `files` counts the files of the same distribution with the same problem (the
 problem names the first one). `functions` lists every function whose package contains the zip
-(a shared layer is checked once); `function` is the first of them. Notes are informational: a
-handler that cannot be verified without importing it, binaries a pure-Python distribution bundles
-for other machines, wheels built from source on the packaging machine.
+(a shared layer is checked once); `function` is the first of them. Notes are informational, of
+kind handler-unverifiable (a handler that cannot be verified without importing it: a compiled
+module, `from x import *`, globals(), a module __getattr__), foreign-binary (binaries a pure-Python
+distribution bundles for other machines beside the target's) or local-build (a wheel built from
+source on the packaging machine, tag linux_*, whose glibc needs are unknown).
 
 Exit status: 0 when the check ran, whatever it found (the caller decides); 2 when the input is not
 a valid spec or a zip cannot be read (the message is on stderr).
@@ -128,7 +132,11 @@ def read_spec(text):
 
 
 def glibc_of(python):
-    """The glibc of the runtime's OS: Amazon Linux 2 up to python3.11, Amazon Linux 2023 from python3.12."""
+    """The glibc of the runtime's OS: Amazon Linux 2 up to python3.11, Amazon Linux 2023 from python3.12.
+
+    Runtimes and their OS: https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html. The
+    same mapping decides which wheels pip installs (src/wheels.ts, glibcMinor).
+    """
     return (2, 26) if python <= (3, 11) else (2, 34)
 
 
