@@ -212,11 +212,14 @@ export function functionPlans(
   newResources: Resources,
   artifacts: ArtifactInput[]
 ): FunctionPlan[] {
-  const authoritative = hasPropertyValues(changes.values())
+  const withValues = hasPropertyValues(changes.values())
   const plans: FunctionPlan[] = functions.map(fn => {
     const change = changes.get(fn.logicalId)
     const oldResource = oldResources[fn.logicalId]
     const newResource = newResources[fn.logicalId]
+    // A function the change set leaves out is unchanged when CloudFormation gave values at all; a
+    // change without paths (moto, or values missing for it) is compared with the templates instead.
+    const authoritative = change ? hasPropertyValues([change]) : withValues
     const config = configChanges(fn, change, authoritative, oldResource, newResource)
     const environment = environmentChanges(fn, change, authoritative, oldResource, newResource)
     const code: FunctionPlan['code'] = !fn.deployed
@@ -247,9 +250,10 @@ export function functionPlans(
   for (const item of items) {
     if (item.type !== 'AWS::Lambda::Function' || item.action !== 'remove' || known.has(item.logicalId))
       continue
+    const name = oldResources[item.logicalId]?.properties.FunctionName
     plans.push({
       logicalId: item.logicalId,
-      name: item.physicalId ?? item.logicalId,
+      name: typeof name === 'string' ? name : (item.physicalId ?? item.logicalId),
       status: 'removed',
       code: 'removed',
       config: [],

@@ -10,6 +10,8 @@ import type { PropertyChange } from './model.js'
  */
 
 export const KNOWN_AFTER_APPLY = '{{changeSet:KNOWN_AFTER_APPLY}}'
+/** How the plan writes a value CloudFormation only knows once the change set runs. */
+export const KNOWN_AFTER_APPLY_TEXT = '(known after apply)'
 
 const SECRET_NAME =
   /secret|passw|passphrase|token|credential|private.?key|api.?key|access.?key|signing.?key|session|cookie|connection.?string|salt/i
@@ -35,7 +37,7 @@ export function detailPath(detail: ResourceChangeDetail): string {
 
 function visible(value: string | undefined): string | undefined {
   if (value === undefined) return undefined
-  if (value === KNOWN_AFTER_APPLY) return '(known after apply)'
+  if (value === KNOWN_AFTER_APPLY) return KNOWN_AFTER_APPLY_TEXT
   return value.length > MAX_VALUE ? `${value.slice(0, MAX_VALUE)}…` : value
 }
 

@@ -1,4 +1,5 @@
 import { bytes, clip, code, escapeMarkdown } from './markdown.js'
+import { KNOWN_AFTER_APPLY_TEXT } from './properties.js'
 import type {
   ArtifactPlan,
   ConfigChange,
@@ -270,6 +271,10 @@ function iam(plan: Plan, detail: Detail): string[] {
   return ['#### IAM', ...list(entries, detail, entry => entry, 'IAM changes')]
 }
 
+function value(text: string): string {
+  return text === KNOWN_AFTER_APPLY_TEXT ? '_(known after apply)_' : code(text, 60)
+}
+
 function propertyText(property: PropertyChange): string {
   const name = code(property.path, 80)
   const forces =
@@ -283,8 +288,8 @@ function propertyText(property: PropertyChange): string {
     return `${name} (${why})${forces}`
   }
   if (property.before === undefined && property.after === undefined) return `${name}${forces}`
-  const before = property.before === undefined ? '' : `${code(property.before, 60)} → `
-  const after = property.after === undefined ? '(removed)' : code(property.after, 60)
+  const before = property.before === undefined ? '' : `${value(property.before)} → `
+  const after = property.after === undefined ? '(removed)' : value(property.after)
   return `${name}${forces}: ${before}${after}`
 }
 
@@ -305,11 +310,8 @@ function others(plan: Plan, detail: Detail): string[] {
     item =>
       !item.destructive &&
       !item.churn &&
-      !(
-        item.type === 'AWS::Lambda::Function' &&
-        inFunctions.has(item.logicalId) &&
-        (item.action === 'add' || item.action === 'modify')
-      )
+      // The functions table shows these; a replaced function is shown here, as the table would not say so.
+      !(item.type === 'AWS::Lambda::Function' && inFunctions.has(item.logicalId) && item.action !== 'replace')
   )
   const lines: string[] = []
   if (items.length > 0) {
@@ -339,7 +341,9 @@ function others(plan: Plan, detail: Detail): string[] {
     )
   }
   if (apiDeployments.added + apiDeployments.removed > 0) {
-    churn.push(`${apiDeployments.added} REST API deployments added, ${apiDeployments.removed} removed`)
+    churn.push(
+      `${plural(apiDeployments.added, 'REST API deployment')} added, ${apiDeployments.removed} removed`
+    )
   }
   if (churn.length > 0) {
     if (lines.length === 0) lines.push('#### Other changes')
