@@ -9,14 +9,13 @@ import {
   TRUE
 } from './markers.js'
 import { type LockedRequirement, normalizeName, type Selection } from './requirements.js'
+import { table, type Table } from './toml.js'
 
 /**
  * uv.lock, read the way `uv export --frozen` reads it (uv's crates/uv-resolver/src/lock/export):
  * start at the project, follow every dependency edge, and give each package the union over all paths
  * of the conjunction of the markers on the path's edges.
  */
-
-type Table = Record<string, unknown>
 
 interface UvDependency {
   name: string
@@ -228,4 +227,138 @@ export function uvRequirements(
     })
   }
   return result
+}
+
+// ---------------------------------------------------------------- freshness
+
+interface Declared {
+  name: string
+  extras: string[]
+  specifier: string
+  /** Named in [tool.uv.sources]: the lock records the source instead of a specifier. */
+  sourced: boolean
+}
+
+function normalizeSpecifier(specifier: string): string {
+  return specifier
+    .split(',')
+    .map(s => s.replace(/\s+/g, '').toLowerCase())
+    .filter(Boolean)
+    .sort()
+    .join(',')
+}
+
+function declaredKey(d: Declared): string {
+  return d.sourced
+    ? normalizeName(d.name)
+    : `${normalizeName(d.name)}[${[...d.extras].map(normalizeName).sort().join(',')}]${normalizeSpecifier(d.specifier)}`
+}
+
+/** A PEP 508 requirement string as uv records it in the lock's metadata (name, extras, specifier). */
+function parseDeclared(requirement: string, sources: Set<string>): Declared | undefined {
+  const m =
+    /^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[([^\]]*)\])?\s*(\(?[^;@]*?\)?)\s*(?:@\s*[^;]+)?(?:;.*)?$/.exec(
+      requirement
+    )
+  if (!m) return undefined
+  const name = m[1]!
+  return {
+    name,
+    extras: (m[2] ?? '')
+      .split(',')
+      .map(e => e.trim())
+      .filter(Boolean),
+    specifier: m[3]!.replace(/^\(|\)$/g, ''),
+    sourced: sources.has(normalizeName(name)) || requirement.includes('@')
+  }
+}
+
+function fromLock(entry: Table, sources: Set<string>): Declared {
+  const name = String(entry.name)
+  const direct = ['git', 'url', 'path', 'editable', 'directory'].some(k => k in entry)
+  return {
+    name,
+    extras: Array.isArray(entry.extras) ? entry.extras.map(String) : [],
+    specifier: typeof entry.specifier === 'string' ? entry.specifier : '',
+    sourced: direct || sources.has(normalizeName(name))
+  }
+}
+
+function multiset(items: Declared[]): string[] {
+  return items.map(declaredKey).sort()
+}
+
+function difference(recorded: string[], declared: string[]): string | undefined {
+  const missing = declared.filter(d => !recorded.includes(d))
+  const extra = recorded.filter(r => !declared.includes(r))
+  if (missing.length === 0 && extra.length === 0) return undefined
+  const parts = []
+  if (missing.length) parts.push(`not in uv.lock: ${missing.join(', ')}`)
+  if (extra.length) parts.push(`only in uv.lock: ${extra.join(', ')}`)
+  return parts.join('; ')
+}
+
+function groupEntries(groups: Table, name: string, seen = new Set<string>()): string[] {
+  if (seen.has(name)) return []
+  seen.add(name)
+  const list = groups[name]
+  if (!Array.isArray(list)) return []
+  return list.flatMap(item =>
+    typeof item === 'string'
+      ? [item]
+      : typeof item?.['include-group'] === 'string'
+        ? groupEntries(groups, item['include-group'], seen)
+        : []
+  )
+}
+
+/**
+ * Whether uv.lock still matches pyproject.toml, judged as `uv lock --check` judges the project's
+ * own entry: the requirements the lock recorded in `[package.metadata]` (`requires-dist`,
+ * `requires-dev`) against `[project]` and `[dependency-groups]`. Names, extras and specifiers are
+ * compared; markers are not (uv rewrites them), nor anything the lock cannot show: dynamic
+ * dependencies, workspaces, constraints and overrides. undefined when it matches or cannot tell;
+ * otherwise what differs.
+ */
+export function uvStaleness(lock: UvLock, pyproject: Table): string | undefined {
+  const project = table(pyproject.project)
+  const root = (lock.package ?? []).find(p => p.source.editable === '.' || p.source.virtual === '.')
+  if (!project || !root?.metadata) return undefined
+  const uv = table(table(pyproject.tool)?.uv) ?? {}
+  const sources = new Set(Object.keys(table(uv.sources) ?? {}).map(normalizeName))
+  const dynamic = Array.isArray(project.dynamic) ? project.dynamic.map(String) : []
+  const parse = (list: unknown): Declared[] | undefined => {
+    const parsed = (Array.isArray(list) ? list : []).map(r => parseDeclared(String(r), sources))
+    return parsed.every((d): d is Declared => !!d) ? parsed : undefined
+  }
+
+  if (!dynamic.includes('dependencies') && !dynamic.includes('optional-dependencies')) {
+    const optional = Object.values(table(project['optional-dependencies']) ?? {}).flat()
+    const declared = parse([
+      ...(Array.isArray(project.dependencies) ? project.dependencies : []),
+      ...optional
+    ])
+    const recorded = (root.metadata['requires-dist'] ?? []).map(e => fromLock(e, sources))
+    if (declared) {
+      const diff = difference(multiset(recorded), multiset(declared))
+      if (diff) return `[project] dependencies: ${diff}`
+    }
+  }
+
+  const groups = table(pyproject['dependency-groups']) ?? {}
+  const declaredGroups: Record<string, unknown[]> = {}
+  for (const name of Object.keys(groups)) declaredGroups[normalizeName(name)] = groupEntries(groups, name)
+  if (Array.isArray(uv['dev-dependencies'])) {
+    declaredGroups.dev = [...(declaredGroups.dev ?? []), ...uv['dev-dependencies']]
+  }
+  const recordedGroups = root.metadata['requires-dev'] ?? {}
+  const names = new Set([...Object.keys(declaredGroups), ...Object.keys(recordedGroups).map(normalizeName)])
+  for (const name of names) {
+    const declared = parse(declaredGroups[name] ?? [])
+    const recordedList = Object.entries(recordedGroups).find(([g]) => normalizeName(g) === name)?.[1] ?? []
+    if (!declared) continue
+    const diff = difference(multiset(recordedList.map(e => fromLock(e, sources))), multiset(declared))
+    if (diff) return `dependency group '${name}': ${diff}`
+  }
+  return undefined
 }
