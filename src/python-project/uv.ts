@@ -1,4 +1,6 @@
 import {
+  type Atom,
+  partialEvaluate,
   andMarkers,
   FALSE,
   isFalse,
@@ -208,11 +210,29 @@ export function uvRequirements(
     }
   }
 
+  // uv writes conflicting extras and groups as `extra == 'extra-<n>-<project>-<name>'` (or `group-…`);
+  // they hold exactly when that extra or group is the one selected.
+  const activated = new Set<string>()
+  for (const root of roots) {
+    const project = normalizeName(root.name)
+    const tag = (kind: string, name: string): string =>
+      `${kind}-${project.length}-${project}-${normalizeName(name)}`
+    for (const extra of Object.keys(root['optional-dependencies'] ?? {}))
+      if (requested === 'all' || requested.map(normalizeName).includes(normalizeName(extra)))
+        activated.add(tag('extra', extra))
+    for (const group of groupsWanted(root)) activated.add(tag('group', group))
+  }
+  const conflicts = (atom: Atom): boolean | undefined => {
+    if (atom.variable !== 'extra' || !/^(extra|group)-\d+-/.test(atom.value)) return undefined
+    const on = activated.has(atom.value)
+    return atom.op === '==' ? on : atom.op === '!=' ? !on : undefined
+  }
+
   const rootKeys = new Set(roots.map(r => packageKey(r)))
   const result: LockedRequirement[] = []
   for (const [key, { pkg, extra }] of nodes) {
     if (extra) continue
-    const marker = reach.get(key) ?? FALSE
+    const marker = partialEvaluate(reach.get(key) ?? FALSE, {}, conflicts)
     if (isFalse(marker)) continue
     if (!selection.emitProject && rootKeys.has(packageKey(pkg))) continue
     const reference = directReference(pkg)
