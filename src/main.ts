@@ -44,7 +44,8 @@ const COMMAND_STEPS: Record<Command, Step[]> = {
   remove: [['serverless remove', removeStack]]
 }
 
-export async function run(edges: Edges = realEdges()): Promise<void> {
+/** Runs the command the inputs name; the report is what the outputs and the job summary said. */
+export async function run(edges: Edges = realEdges()): Promise<Report> {
   const { runner } = edges
   const phases = new Phases()
   const report: Report = { command: 'deploy', phases: phases.list }
@@ -80,6 +81,7 @@ export async function run(edges: Edges = realEdges()): Promise<void> {
         .appendSummary(renderSummary(report))
         .catch(error => runner.warning(`Job summary not written: ${String(error)}`))
   }
+  return report
 }
 
 /** The error's annotation, its file relative to the repository so that GitHub shows it on the file. */

@@ -1,0 +1,271 @@
+import { run } from '../../src/main.js'
+import { fakeEdges, type FakeOptions } from '../support/fake-edges.js'
+import { fakeService, type FakeService, type ServiceOptions } from '../support/fake-service.js'
+
+/**
+ * What each command does, step by step: run() with its real steps, in process, against a service and
+ * tools the test plays (support/fake-service.ts). Each case reads as the command's specification:
+ * the phases in order, what ran and what AWS was asked, in that order, and what the runner was told.
+ * The same behaviours are proved through dist/index.js against moto in __tests__/e2e.
+ */
+
+const services: FakeService[] = []
+afterAll(() => services.forEach(service => service.remove()))
+
+function setup(
+  inputs: Record<string, string>,
+  service: ServiceOptions = {},
+  { env: extraEnv, ...extra }: Partial<FakeOptions> = {}
+) {
+  const svc = fakeService(service)
+  services.push(svc)
+  const env = {
+    ...svc.env,
+    ...extraEnv,
+    ...Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v]))
+  }
+  const fake = fakeEdges({ env, workspace: svc.workspace, processes: svc.processes, aws: svc.aws, ...extra })
+  return { svc, ...fake, run: () => run(fake.edges) }
+}
+
+const phases = (report: { phases: { name: string }[] }) => report.phases.map(phase => phase.name)
+/** What ran and what AWS was asked, without the Python probes that only find an interpreter. */
+const actions = (sequence: string[]) => sequence.filter(line => !/ -c …$/.test(line))
+
+describe('command: deploy', () => {
+  it('checks the account, installs, packages with the Lambda platform, adds bytecode, deploys that package and reads the URL', async () => {
+    const { run, recorded, svc } = setup({ command: 'deploy', stage: 'prod', 'smoke-test-path': '' })
+    const report = await run()
+    expect(recorded.annotations.filter(a => a.level === 'error')).toEqual([])
+    expect(phases(report)).toEqual([
+      'inputs',
+      'credentials',
+      'node dependencies',
+      // Every value packaging needs is written out literally: Serverless is not asked before it packages.
+      'resolve service',
+      'python',
+      'serverless package',
+      'artifact',
+      'stack state',
+      'serverless deploy',
+      'stack outputs',
+      'smoke test',
+      'rollback',
+      'pull request comment'
+    ])
+    expect(actions(recorded.sequence)).toEqual([
+      'aws sts:GetCallerIdentity eu-west-1',
+      'restore node-modules',
+      'run npm ci --no-audit --no-fund',
+      'restore python',
+      'run serverless package --stage prod',
+      'run python3.11 bytecode.py',
+      'aws cloudformation:DescribeStacks eu-west-1',
+      'run serverless deploy --package .serverless --stage prod',
+      'aws cloudformation:DescribeStacks eu-west-1'
+    ])
+    expect(svc.stacks.get('eu-west-1/api-prod')?.status).toBe('CREATE_COMPLETE')
+    expect(recorded.outputs).toMatchObject({
+      service: 'api',
+      stage: 'prod',
+      region: 'eu-west-1',
+      'stack-name': 'api-prod',
+      url: 'https://abc123.execute-api.eu-west-1.amazonaws.com',
+      'aws-account-id': '123456789012',
+      'python-version': '3.11.7',
+      'serverless-version': '3.40.0'
+    })
+    expect(recorded.summary).toContain('✅ serverless deploy')
+    expect(recorded.exitCode).toBe(0)
+  })
+
+  it('gives pip its Lambda target and the action’s Python first on PATH, and no runner token to any child', async () => {
+    const { run, recorded } = setup({ command: 'deploy', 'smoke-test-path': '' }, { yml: undefined })
+    await run()
+    const pack = recorded.processes.find(p => p.args.includes('package'))
+    expect(pack?.env).toMatchObject({
+      SPD_PIP_PYTHON_VERSION: '3.11',
+      SPD_PIP_LABEL: 'manylinux2014_x86_64',
+      AWS_ACCESS_KEY_ID: 'AKIATEST'
+    })
+    expect(pack?.env.PATH.split(':').slice(0, 2)).toEqual([
+      expect.stringMatching(/serverless-python-deploy\/bin$/),
+      expect.stringMatching(/serverless-python-deploy\/node-bin$/)
+    ])
+    for (const process of recorded.processes)
+      expect(Object.keys(process.env).filter(key => /^(INPUT_|ACTIONS_)|GITHUB_TOKEN/.test(key))).toEqual([])
+    const npm = recorded.processes.find(p => p.tool === 'npm')
+    expect(Object.keys(npm?.env ?? {}).filter(key => key.startsWith('AWS_'))).toEqual([])
+  })
+
+  it('stops at the package step when serverless package fails, and deploys nothing', async () => {
+    const { run, recorded, svc } = setup({ command: 'deploy' })
+    svc.fail(
+      'package',
+      'Error:\nCannot resolve variable at "provider.environment.URL": Value not found at "env" source\n'
+    )
+    const report = await run()
+    expect(phases(report).slice(-2)).toEqual(['serverless package', 'pull request comment'])
+    expect(recorded.annotations.filter(a => a.level === 'error')).toHaveLength(1)
+    expect(recorded.sequence.some(line => line.includes('deploy --package'))).toBe(false)
+    expect(svc.stacks.size).toBe(0)
+    expect(recorded.exitCode).toBe(1)
+    // A failed run hands no cache to the post step.
+    expect(recorded.state).toEqual({})
+  })
+
+  it('skips the smoke test in a rehearsal against an emulator, and says so', async () => {
+    const { run, recorded } = setup(
+      { command: 'deploy' },
+      {},
+      { env: { AWS_ENDPOINT_URL: 'http://localhost:5000' } }
+    )
+    const report = await run()
+    expect(recorded.annotations).toEqual([])
+    expect(report.smoke).toBe(
+      'not run: AWS_ENDPOINT_URL is set (a rehearsal; set smoke-test-url to probe one)'
+    )
+    expect(recorded.log).toContain(`Smoke test ${report.smoke}.`)
+    expect(recorded.exitCode).toBe(0)
+  })
+})
+
+describe('command: package', () => {
+  it('asks AWS nothing without role-to-assume or allowed-account-ids, and deploys nothing', async () => {
+    const { run, recorded, svc } = setup({ command: 'package' })
+    const report = await run()
+    expect(phases(report)).toEqual([
+      'inputs',
+      'credentials',
+      'node dependencies',
+      // Every value packaging needs is written out literally: Serverless is not asked before it packages.
+      'resolve service',
+      'python',
+      'serverless package',
+      'artifact',
+      'pull request comment'
+    ])
+    expect(recorded.aws).toEqual([])
+    expect(actions(recorded.sequence)).toEqual([
+      'restore node-modules',
+      'run npm ci --no-audit --no-fund',
+      'restore python',
+      'run serverless package',
+      'run python3.11 bytecode.py'
+    ])
+    expect(svc.stacks.size).toBe(0)
+    expect(recorded.outputs['artifact-size']).toMatch(/^\d+$/)
+    expect(recorded.outputs.url).toBeUndefined()
+  })
+
+  it('checks the account first when allowed-account-ids is given, and refuses another one before anything runs', async () => {
+    const { run, recorded } = setup({ command: 'package', 'allowed-account-ids': '210987654321' })
+    await run()
+    expect(recorded.sequence).toEqual([
+      'aws sts:GetCallerIdentity eu-west-1',
+      expect.stringMatching(
+        /^error: Input 'allowed-account-ids' is '210987654321', but the credentials .+ belong to account 123456789012/
+      )
+    ])
+    expect(recorded.processes).toEqual([])
+  })
+})
+
+describe('command: info', () => {
+  it('asks Serverless what it resolves, then reads the stack and runs serverless info', async () => {
+    const { run, recorded, svc } = setup({ command: 'info', stage: 'prod' })
+    svc.stacks.set('eu-west-1/api-prod', {
+      status: 'UPDATE_COMPLETE',
+      outputs: { HttpApiUrl: 'https://live.example' },
+      template: {},
+      deployments: []
+    })
+    const report = await run()
+    expect(phases(report)).toEqual([
+      'inputs',
+      'credentials',
+      'node dependencies',
+      'resolve service',
+      'serverless info',
+      'stack outputs',
+      'pull request comment'
+    ])
+    expect(actions(recorded.sequence)).toEqual([
+      'aws sts:GetCallerIdentity eu-west-1',
+      'restore node-modules',
+      'run npm ci --no-audit --no-fund',
+      'run serverless print --format json --stage prod',
+      'aws cloudformation:DescribeStacks eu-west-1',
+      'run serverless info --stage prod',
+      'aws cloudformation:DescribeStacks eu-west-1'
+    ])
+    expect(recorded.outputs.url).toBe('https://live.example')
+  })
+
+  it('names the region a missing stack lives in', async () => {
+    const { run, recorded, svc } = setup({ command: 'info', stage: 'prod' })
+    svc.stacks.set('eu-west-2/api-prod', {
+      status: 'CREATE_COMPLETE',
+      outputs: {},
+      template: {},
+      deployments: []
+    })
+    await run()
+    const errors = recorded.annotations.filter(a => a.level === 'error')
+    expect(errors).toEqual([
+      expect.objectContaining({
+        message: expect.stringMatching(
+          /^Stack api-prod does not exist in eu-west-1 .+exists in eu-west-2: set aws-region/
+        )
+      })
+    ])
+    expect(recorded.sequence.some(line => line.startsWith('run serverless info'))).toBe(false)
+  })
+})
+
+describe('command: remove', () => {
+  it('removes the stage, and a second remove is a success with a notice', async () => {
+    const { run, recorded, svc } = setup({ command: 'remove', stage: 'pr-7' })
+    svc.stacks.set('eu-west-1/api-pr-7', {
+      status: 'UPDATE_COMPLETE',
+      outputs: {},
+      template: {},
+      deployments: []
+    })
+    const report = await run()
+    expect(phases(report).slice(3)).toEqual(['resolve service', 'serverless remove', 'pull request comment'])
+    expect(actions(recorded.sequence).slice(-2)).toEqual([
+      'aws cloudformation:DescribeStacks eu-west-1',
+      'run serverless remove --stage pr-7'
+    ])
+    expect(svc.stacks.size).toBe(0)
+    expect(report.removed).toBe('removed')
+
+    const again = setup({ command: 'remove', stage: 'pr-7' })
+    const second = await again.run()
+    expect(second.removed).toBe('already gone')
+    expect(again.recorded.sequence.some(line => line.startsWith('run serverless remove'))).toBe(false)
+    expect(again.recorded.annotations).toEqual([
+      expect.objectContaining({ level: 'notice', properties: { title: 'Nothing to remove' } })
+    ])
+    expect(again.recorded.exitCode).toBe(0)
+  })
+})
+
+describe('every command', () => {
+  it('stops on a bad input before anything runs or AWS is asked, with one error naming the input, the value and the fix', async () => {
+    const { run, recorded } = setup({ command: 'deploy', 'smoke-test-timeout': '30s' })
+    const report = await run()
+    expect(phases(report)).toEqual(['inputs'])
+    expect(recorded.processes).toEqual([])
+    expect(recorded.aws).toEqual([])
+    expect(recorded.annotations).toEqual([
+      {
+        level: 'error',
+        message: "Input 'smoke-test-timeout' is '30s': use a whole number of seconds from 1 to 900.",
+        properties: {}
+      }
+    ])
+    expect(recorded.exitCode).toBe(1)
+  })
+})
