@@ -137,9 +137,9 @@ export function fakeService(options: ServiceOptions = {}): FakeService {
       mkdirSync(out)
       const doc = config()
       const functions = Object.fromEntries(
-        Object.keys(doc.functions ?? {}).map(name => [
+        Object.entries(doc.functions ?? {}).map(([name, fn]) => [
           name,
-          { ...doc.functions[name], name: `${who.service}-${who.stage}-${name}` }
+          { ...fn, name: `${who.service}-${who.stage}-${name}` }
         ])
       )
       writeFileSync(
