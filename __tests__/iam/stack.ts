@@ -59,6 +59,15 @@ export function cloudFormation(moto: Moto): CloudFormationClient {
   })
 }
 
+/** The read-only role CreatePlanRole=true adds, for `command: plan` on pull requests. */
+export interface PlanRole {
+  roleName: string
+  roleArn: string
+  trust: PolicyDocument
+  /** its inline policy */
+  permissions: PolicyDocument
+}
+
 export interface CreatedStack {
   stackId: string
   outputs: Record<string, string>
@@ -72,9 +81,35 @@ export interface CreatedStack {
   /** the permissions boundary the stack creates for the service's roles (its default version) */
   boundary: PolicyDocument
   boundaryArn: string
+  /** the deployment bucket the stack creates (provider.deploymentBucket.name) */
+  deploymentBucket: string
+  /** the plan role, when the stack has one */
+  plan?: PlanRole
 }
 
-/** Creates the bootstrap stack and reads back what IAM holds: the role, its trust and policy, the boundary. */
+const roleNameOf = (roleArn: string) => roleArn.replace(`arn:aws:iam::${ACCOUNT}:role/`, '')
+
+async function planRole(moto: Moto, roleArn: string | undefined): Promise<PlanRole | undefined> {
+  if (!roleArn) return undefined
+  const roleName = roleNameOf(roleArn)
+  const role = await iam(moto, { Action: 'GetRole', RoleName: roleName })
+  const inline = await iam(moto, {
+    Action: 'GetRolePolicy',
+    RoleName: roleName,
+    PolicyName: 'serverless-plan'
+  })
+  return {
+    roleName,
+    roleArn,
+    trust: policyIn(role, 'AssumeRolePolicyDocument'),
+    permissions: policyIn(inline, 'PolicyDocument')
+  }
+}
+
+/**
+ * Creates the bootstrap stack and reads back what IAM holds: the role, its trust and policy, the boundary, and
+ * the plan role if there is one.
+ */
 export async function createStack(
   moto: Moto,
   stackName: string,
@@ -106,7 +141,7 @@ export async function createStack(
   )
 
   const roleArn = outputs.RoleArn
-  const roleName = roleArn.replace(`arn:aws:iam::${ACCOUNT}:role/`, '')
+  const roleName = roleNameOf(roleArn)
   const role = await iam(moto, { Action: 'GetRole', RoleName: roleName })
   const inline = await iam(moto, {
     Action: 'GetRolePolicy',
@@ -129,6 +164,8 @@ export async function createStack(
     trust: policyIn(role, 'AssumeRolePolicyDocument'),
     permissions: policyIn(inline, 'PolicyDocument'),
     boundary: policyIn(version, 'Document'),
-    boundaryArn
+    boundaryArn,
+    deploymentBucket: outputs.DeploymentBucketName,
+    plan: await planRole(moto, outputs.PlanRoleArn)
   }
 }
