@@ -316,13 +316,14 @@ describe('iam/github-deploy-role.yml: its shape', () => {
       }
     }
     // the boundary's "only logs and traces", the deploy role's "no IAM outside the service's roles", the plan
-    // role's "nothing but reads, plan change sets and plan templates"
+    // role's "nothing but reads, plan change sets and plan templates" and "writes only to its own"
     expect(
       statements.filter(s => 'NotAction' in s || 'NotResource' in s).map(s => [s.Sid, s.Effect])
     ).toEqual([
       ['OnlyLogsAndTracing', 'Deny'],
       ['NoIamOutsideTheServiceRoles', 'Deny'],
-      ['NothingElse', 'Deny']
+      ['NothingElse', 'Deny'],
+      ['WritesOnlyToItsOwn', 'Deny']
     ])
   })
 
@@ -486,6 +487,8 @@ describe('iam/github-deploy-role.yml: created in moto', () => {
   let branch: CreatedStack
   let environment: CreatedStack
   let preview: CreatedStack
+  let pinned: CreatedStack
+  const PINNED = `${OWNER}/deploy-workflows/.github/workflows/deploy.yml@refs/heads/main`
 
   beforeAll(async () => {
     moto = await startMoto()
@@ -508,6 +511,14 @@ describe('iam/github-deploy-role.yml: created in moto', () => {
       ...trustParameters,
       Stage: 'pr-*',
       GitHubEnvironment: 'preview',
+      CreateOidcProvider: 'false'
+    })
+    // one reusable workflow at one ref, on top of the environment
+    pinned = await createStack(moto, 'gh-deploy-pinned', {
+      ...trustParameters,
+      ServiceName: 'pinned',
+      GitHubEnvironment: 'prod',
+      GitHubJobWorkflowRef: PINNED,
       CreateOidcProvider: 'false'
     })
   }, 120_000)
@@ -603,6 +614,34 @@ describe('iam/github-deploy-role.yml: created in moto', () => {
       .filter(r => /myservice/.test(r) && r !== preview.boundaryArn)
     expect(resources.length).toBeGreaterThan(10)
     for (const resource of resources) expect(resource).toMatch(/myservice(-|\/)pr-\*/)
+  })
+
+  it('GitHubJobWorkflowRef pins the role to one workflow at one ref; unpinned by default', () => {
+    const token = (job_workflow_ref?: string) => ({
+      sub: `repo:${OWNER}/${REPO}:environment:prod`,
+      aud: 'sts.amazonaws.com',
+      repository_id: REPO_ID,
+      ...(job_workflow_ref === undefined ? {} : { job_workflow_ref })
+    })
+    const decide = (stack: CreatedStack, claims: Record<string, string>) =>
+      admitsToken(stack.trust, stack.roleArn, claims)
+    expect(pinned.trust.Statement[0].Condition?.StringEquals).toMatchObject({
+      'token.actions.githubusercontent.com:job_workflow_ref': PINNED
+    })
+    expect(decide(pinned, token(PINNED))).toBe('Allowed')
+    // the job's own workflow file, the pinned one at another ref, no claim at all
+    expect(decide(pinned, token(`${OWNER}/${REPO}/.github/workflows/deploy.yml@refs/heads/main`))).toBe(
+      'ImplicitlyDenied'
+    )
+    expect(decide(pinned, token(PINNED.replace('refs/heads/main', 'refs/heads/feature')))).toBe(
+      'ImplicitlyDenied'
+    )
+    expect(decide(pinned, token())).toBe('ImplicitlyDenied')
+    // the same job, environment prod, without the pin: any workflow
+    expect(
+      decide(environment, { ...token(`${OWNER}/${REPO}/.github/workflows/x.yml@refs/heads/main`) })
+    ).toBe('Allowed')
+    expect(JSON.stringify(environment.trust)).not.toContain('job_workflow_ref')
   })
 
   it('the role can be assumed through the web-identity call the action makes', async () => {
