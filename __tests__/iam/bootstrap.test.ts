@@ -315,13 +315,15 @@ describe('iam/github-deploy-role.yml: its shape', () => {
         expect(action).not.toMatch(/:\*$/)
       }
     }
-    // the boundary's "only logs and traces", the deploy role's "no IAM outside the service's roles", the plan
+    // the boundary's "only logs and traces", the deploy role's "no IAM outside the service's roles" and "the
+    // stage tag only on what it creates", the plan
     // role's "nothing but reads, plan change sets and plan templates" and "writes only to its own"
     expect(
       statements.filter(s => 'NotAction' in s || 'NotResource' in s).map(s => [s.Sid, s.Effect])
     ).toEqual([
       ['OnlyLogsAndTracing', 'Deny'],
       ['NoIamOutsideTheServiceRoles', 'Deny'],
+      ['TheStageTagOnlyOnCreate', 'Deny'],
       ['NothingElse', 'Deny'],
       ['WritesOnlyToItsOwn', 'Deny']
     ])

@@ -566,6 +566,12 @@ describe('what Serverless v3 needs to deploy and remove the service', () => {
       ['iam:PassRole', lambdaRole, { 'iam:PassedToService': 'lambda.amazonaws.com' }],
       // CreateApi with the tags of provider.tags and the stack's; then everything below it by its tag
       ['apigateway:POST', arn.api('/apis'), stackTag],
+      // the same request's tags, authorized on the tags of the API it is about to create (a literal *)
+      [
+        'apigateway:POST',
+        arn.api('/tags/arn%3Aaws%3Aapigateway%3Aus-east-1%3A%3A%2Fv2%2Fapis%2F*'),
+        stackTag
+      ],
       ['apigateway:GET', arn.api('/apis')],
       ['apigateway:GET', arn.api('/apis/a1b2c3d4e5'), ownApi],
       ['apigateway:POST', arn.api('/apis/a1b2c3d4e5/integrations'), ownApi],

@@ -199,6 +199,44 @@ describe('HTTP APIs: each role changes only the APIs that carry its own stage ta
     expect(allowed(await decide(previews, without))).toEqual([])
   })
 
+  it('tags an API only as it creates it: the create-time check on /v2/apis/* (a literal *), with its own tag', async () => {
+    // Creating an HTTP API with tags is also authorized as POST on the tags of arn:…:/v2/apis/*, the API not
+    // having an id yet (AccessDenied messages name that resource); the policy matches the * literally (${*}).
+    // The evaluator reads a * in a request's resource as a pattern, so it checks the allow by overlap (and the
+    // denies of other stages' tags use a plain *, which also covers it); requests naming a real id below are
+    // matched exactly.
+    const tagsOf = (arnPath: string) =>
+      arn.api(`/tags/${encodeURIComponent(`arn:aws:apigateway:${REGION}::${arnPath}`)}`)
+    const onCreate = (path: string, tags: Record<string, string>): Call => [
+      'apigateway:POST',
+      tagsOf(path),
+      requestTags(tags)
+    ]
+    expect(tagsOf('/v2/apis/*')).toBe(
+      `arn:aws:apigateway:${REGION}::/tags/arn%3Aaws%3Aapigateway%3A${REGION}%3A%3A%2Fv2%2Fapis%2F*`
+    )
+    expect(
+      refused(await decide(previews, [onCreate('/v2/apis/*', { [TAG]: 'api-pr-7', STAGE: 'pr-7' })]))
+    ).toEqual([])
+    const apiGatewayAdmin: PolicyDocument = {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: 'apigateway:*', Resource: '*' }]
+    }
+    const refusedCalls: Call[] = [
+      // another stage's tag on a new API
+      onCreate('/v2/apis/*', { [TAG]: 'api-prod' }),
+      // the same pattern naming an existing API: its own tag onto prod's API
+      onCreate('/v2/apis/pr0dap1id', { [TAG]: 'api-pr-7' }),
+      onCreate('/apis/pr0dap1id', { [TAG]: 'api-pr-7' }),
+      onCreate('/apis/pr0dap1id/stages/$default', { [TAG]: 'api-pr-7' })
+    ]
+    expect(allowed(await decide(previews, refusedCalls))).toEqual([])
+    // explicitly: it holds with API Gateway granted on top
+    expect(
+      (await decide(previews, refusedCalls, [apiGatewayAdmin])).filter(d => !d.endsWith(': ExplicitlyDenied'))
+    ).toEqual([])
+  })
+
   it('no REST API (v1) at all, whatever its tags', async () => {
     const calls: Call[] = [
       ['apigateway:POST', arn.api('/restapis'), requestTags({ [TAG]: 'api-pr-7' })],
