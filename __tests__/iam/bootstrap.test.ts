@@ -21,9 +21,11 @@ import {
   type Statement
 } from './policy-evaluator.js'
 import {
+  attachedPolicies,
   cloudFormation,
   createStack,
   createGitHubOidcProvider,
+  iam,
   templatePath,
   templateText,
   xmlValue,
@@ -298,10 +300,21 @@ describe('iam/github-deploy-role.yml: its shape', () => {
     ])
   })
 
-  it('attaches no managed policy, so no *FullAccess one', () => {
+  it('attaches no AWS managed policy, so no *FullAccess one; its own managed policy holds only denies', () => {
     expect(templateText).not.toMatch(/FullAccess|AdministratorAccess|PowerUserAccess/)
     for (const resource of Object.values(template.Resources))
       expect(resource.Properties.ManagedPolicyArns).toBeUndefined()
+    // the deploy role's explicit denies, in a policy of their own (inline policies share 10,240 characters)
+    const attached = Object.entries(template.Resources).filter(([, r]) => r.Properties.Roles !== undefined)
+    expect(attached.map(([name, r]) => [name, r.Type, r.Properties.Roles])).toEqual([
+      ['DeployPolicy', 'AWS::IAM::Policy', [{ Ref: 'DeployRole' }]],
+      ['DeployGuardrails', 'AWS::IAM::ManagedPolicy', [{ Ref: 'DeployRole' }]],
+      ['PlanPolicy', 'AWS::IAM::Policy', [{ Ref: 'PlanRole' }]]
+    ])
+    const guardrails = template.Resources.DeployGuardrails.Properties.PolicyDocument as PolicyDocument
+    expect(new Set(guardrails.Statement.map(s => s.Effect))).toEqual(new Set(['Deny']))
+    const deploy = template.Resources.DeployPolicy.Properties.PolicyDocument as PolicyDocument
+    expect(new Set(deploy.Statement.map(s => s.Effect))).toEqual(new Set(['Allow']))
   })
 
   it('never allows Action "*" or a whole service, and uses NotAction/NotResource only to deny', () => {
@@ -645,6 +658,41 @@ describe('iam/github-deploy-role.yml: created in moto', () => {
     ).toBe('Allowed')
     expect(JSON.stringify(environment.trust)).not.toContain('job_workflow_ref')
   })
+
+  it("fits IAM's size limits with long names: 10,240 characters of inline policy per role, 6,144 per managed policy", async () => {
+    const long = await createStack(moto!, 'github-deploy-a-rather-long-service-name-production-eu', {
+      ...trustParameters,
+      ServiceName: 'a-rather-long-service-name',
+      Stage: 'production-eu',
+      GitHubEnvironment: 'production',
+      CreateOidcProvider: 'false',
+      CreatePlanRole: 'true',
+      EnableXRay: 'true',
+      ExtraFunctionActions: 'dynamodb:GetItem,dynamodb:PutItem,dynamodb:Query',
+      ExtraFunctionResources: `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/a-rather-long-service-name-production-eu-items`
+    })
+    // IAM counts the policy without whitespace
+    const size = (policy: PolicyDocument) => JSON.stringify(policy).length
+    const inline = (roleName: string, policyName: string) =>
+      iam(moto!, { Action: 'GetRolePolicy', RoleName: roleName, PolicyName: policyName }).then(xml =>
+        size(JSON.parse(decodeURIComponent(xmlValue(xml, 'PolicyDocument'))) as PolicyDocument)
+      )
+    const sizes = {
+      deploy: await inline(long.roleName, 'serverless-deploy'),
+      guardrails: (await attachedPolicies(moto!, long.roleName)).map(a => size(a.document)),
+      plan: await inline(long.plan!.roleName, 'serverless-plan'),
+      boundary: size(long.boundary)
+    }
+    expect(sizes.guardrails).toHaveLength(1)
+    expect([
+      sizes.deploy < 10_240,
+      sizes.plan < 10_240,
+      sizes.boundary < 6_144,
+      sizes.guardrails[0] < 6_144
+    ]).toEqual([true, true, true, true])
+    // and the split is needed: with the denies inline, the role's inline policy would not fit
+    expect(sizes.deploy + sizes.guardrails[0]).toBeGreaterThan(10_240)
+  }, 60_000)
 
   it('the role can be assumed through the web-identity call the action makes', async () => {
     // moto's STS hands out credentials without checking the trust policy (the table below does that)

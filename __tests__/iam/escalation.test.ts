@@ -149,6 +149,7 @@ function fill(text: string, target: Target = targets['Stage=prod']()): string {
     bootstrapStack: target.stack.stackId,
     otherStage: target.otherStage,
     bucket: target.stack.deploymentBucket,
+    guardrails: target.stack.guardrailsArns[0],
     neighbourBucket: target.neighbour.deploymentBucket
   }
   return text.replace(/\{(\w+)\}/g, (placeholder, name: string) => {

@@ -48,8 +48,25 @@ export function xmlValue(xml: string, tag: string): string {
   return match[1]
 }
 
-const policyIn = (xml: string, tag: string) =>
-  JSON.parse(decodeURIComponent(xmlValue(xml, tag))) as PolicyDocument
+const XML_ENTITIES: Record<string, string> = {
+  '&quot;': '"',
+  '&apos;': "'",
+  '&lt;': '<',
+  '&gt;': '>',
+  '&amp;': '&'
+}
+
+/**
+ * A policy document in an IAM answer: URL-encoded, as IAM sends them, except that moto sends a managed
+ * policy's version as plain JSON (which a second decoding would corrupt: ARNs in it may hold %3A).
+ */
+function policyIn(xml: string, tag: string): PolicyDocument {
+  const value = xmlValue(xml, tag)
+  const text = value.startsWith('{')
+    ? value.replace(/&(quot|apos|lt|gt|amp);/g, entity => XML_ENTITIES[entity])
+    : decodeURIComponent(value)
+  return JSON.parse(text) as PolicyDocument
+}
 
 export function cloudFormation(moto: Moto): CloudFormationClient {
   return new CloudFormationClient({
@@ -76,15 +93,41 @@ export interface CreatedStack {
   /** GetRole's answer, as XML */
   role: string
   trust: PolicyDocument
-  /** the deploy role's inline policy */
+  /**
+   * the deploy role's identity policies as one document: its inline policy's statements, then those of the
+   * customer managed policies attached to it (its explicit denies), which IAM evaluates together
+   */
   permissions: PolicyDocument
   /** the permissions boundary the stack creates for the service's roles (its default version) */
   boundary: PolicyDocument
   boundaryArn: string
+  /** the customer managed policies attached to the deploy role (its explicit denies) */
+  guardrailsArns: string[]
   /** the deployment bucket the stack creates (provider.deploymentBucket.name) */
   deploymentBucket: string
   /** the plan role, when the stack has one */
   plan?: PlanRole
+}
+
+/** The default version of a managed policy. */
+export async function managedPolicy(moto: Moto, policyArn: string): Promise<PolicyDocument> {
+  const policy = await iam(moto, { Action: 'GetPolicy', PolicyArn: policyArn })
+  const version = await iam(moto, {
+    Action: 'GetPolicyVersion',
+    PolicyArn: policyArn,
+    VersionId: xmlValue(policy, 'DefaultVersionId')
+  })
+  return policyIn(version, 'Document')
+}
+
+/** The managed policies attached to a role: their ARNs and default versions. */
+export async function attachedPolicies(
+  moto: Moto,
+  roleName: string
+): Promise<{ arn: string; document: PolicyDocument }[]> {
+  const listed = await iam(moto, { Action: 'ListAttachedRolePolicies', RoleName: roleName })
+  const arns = [...listed.matchAll(/<PolicyArn>([^<]*)<\/PolicyArn>/g)].map(m => m[1])
+  return Promise.all(arns.map(async arn => ({ arn, document: await managedPolicy(moto, arn) })))
 }
 
 const roleNameOf = (roleArn: string) => roleArn.replace(`arn:aws:iam::${ACCOUNT}:role/`, '')
@@ -148,13 +191,8 @@ export async function createStack(
     RoleName: roleName,
     PolicyName: 'serverless-deploy'
   })
+  const attached = await attachedPolicies(moto, roleName)
   const boundaryArn = outputs.PermissionsBoundaryArn
-  const policy = await iam(moto, { Action: 'GetPolicy', PolicyArn: boundaryArn })
-  const version = await iam(moto, {
-    Action: 'GetPolicyVersion',
-    PolicyArn: boundaryArn,
-    VersionId: xmlValue(policy, 'DefaultVersionId')
-  })
   return {
     stackId: created.StackId ?? '',
     outputs,
@@ -162,8 +200,14 @@ export async function createStack(
     roleArn,
     role,
     trust: policyIn(role, 'AssumeRolePolicyDocument'),
-    permissions: policyIn(inline, 'PolicyDocument'),
-    boundary: policyIn(version, 'Document'),
+    permissions: {
+      ...policyIn(inline, 'PolicyDocument'),
+      Statement: [policyIn(inline, 'PolicyDocument'), ...attached.map(a => a.document)].flatMap(
+        p => p.Statement
+      )
+    },
+    guardrailsArns: attached.map(a => a.arn),
+    boundary: await managedPolicy(moto, boundaryArn),
     boundaryArn,
     deploymentBucket: outputs.DeploymentBucketName,
     plan: await planRole(moto, outputs.PlanRoleArn)
