@@ -21,9 +21,11 @@ import {
   type Statement
 } from './policy-evaluator.js'
 import {
+  attachedPolicies,
   cloudFormation,
   createStack,
   createGitHubOidcProvider,
+  iam,
   templatePath,
   templateText,
   xmlValue,
@@ -178,12 +180,23 @@ describe('iam/github-deploy-role.yml: its shape', () => {
     expect(template.Resources.FunctionBoundary.Type).toBe('AWS::IAM::ManagedPolicy')
     expect(template.Resources.DeployRole.Type).toBe('AWS::IAM::Role')
     expect(template.Resources.DeployPolicy.Type).toBe('AWS::IAM::Policy')
+    expect(template.Resources.DeploymentBucket.Type).toBe('AWS::S3::Bucket')
+    expect(template.Resources.DeploymentBucketPolicy.Type).toBe('AWS::S3::BucketPolicy')
+    // the plan role only on request
+    expect([template.Resources.PlanRole.Condition, template.Resources.PlanPolicy.Condition]).toEqual([
+      'PlanRole',
+      'PlanRole'
+    ])
+    expect(template.Parameters.CreatePlanRole.Default).toBe('false')
     expect(template.Parameters.MaxSessionDuration.Default).toBe(3600)
     expect(Object.keys(template.Outputs)).toEqual(
       expect.arrayContaining([
         'RoleArn',
         'PermissionsBoundaryArn',
         'ServerlessYml',
+        'DeploymentBucketName',
+        'StackTag',
+        'PlanRoleArn',
         'OidcProviderArn',
         'TrustedSubjects'
       ])
@@ -240,7 +253,19 @@ describe('iam/github-deploy-role.yml: its shape', () => {
       ['ExtraFunctionActions', '', true],
       ['ExtraFunctionResources', 'arn:aws:dynamodb:eu-west-1:123456789012:table/items', true],
       ['ExtraFunctionResources', '*', true],
-      ['ExtraFunctionResources', 'table/items', false]
+      ['ExtraFunctionResources', 'table/items', false],
+      ['ExtraLambdaServiceActions', 'sqs:ReceiveMessage', true],
+      ['ExtraLambdaServiceActions', '*', false],
+      ['ExtraLambdaServiceResources', 'arn:aws:sqs:eu-west-1:123456789012:jobs', true],
+      ['ExtraLambdaServiceResources', '*', false],
+      // one workflow file at one ref, or nothing
+      ['GitHubJobWorkflowRef', '', true],
+      ['GitHubJobWorkflowRef', 'octo-org/deploy/.github/workflows/deploy.yml@refs/heads/main', true],
+      ['GitHubJobWorkflowRef', 'octo-org/deploy/.github/workflows/deploy.yml@refs/heads/*', false],
+      ['GitHubJobWorkflowRef', 'octo-org/deploy/.github/workflows/deploy.yml', false],
+      ['GitHubJobWorkflowRef', 'deploy.yml@refs/heads/main', false],
+      ['PlanJobWorkflowRef', 'octo-org/plans/.github/workflows/plan.yml@refs/tags/v1', true],
+      ['PlanJobWorkflowRef', 'octo-org/plans/.github/workflows/*.yml@refs/tags/v1', false]
     ]
     expect(cases.map(([name, value]) => [name, value, accepts(name, value)])).toEqual(cases)
   })
@@ -267,12 +292,29 @@ describe('iam/github-deploy-role.yml: its shape', () => {
     expect(brokenRules(template, { ...withBranch, ...actions, ...resources })).toEqual([])
     expect(brokenRules(template, { ...withBranch, ...actions })).toHaveLength(1)
     expect(brokenRules(template, { ...withBranch, ...resources })).toHaveLength(1)
+    const serviceActions = { ExtraLambdaServiceActions: 'sqs:ReceiveMessage' }
+    const serviceResources = { ExtraLambdaServiceResources: 'arn:aws:sqs:us-east-1:123456789012:q' }
+    expect(brokenRules(template, { ...withBranch, ...serviceActions, ...serviceResources })).toEqual([])
+    expect(brokenRules(template, { ...withBranch, ...serviceActions })).toEqual([
+      'Set ExtraLambdaServiceActions and ExtraLambdaServiceResources together, or neither.'
+    ])
   })
 
-  it('attaches no managed policy, so no *FullAccess one', () => {
+  it('attaches no AWS managed policy, so no *FullAccess one; its own managed policy holds only denies', () => {
     expect(templateText).not.toMatch(/FullAccess|AdministratorAccess|PowerUserAccess/)
     for (const resource of Object.values(template.Resources))
       expect(resource.Properties.ManagedPolicyArns).toBeUndefined()
+    // the deploy role's explicit denies, in a policy of their own (inline policies share 10,240 characters)
+    const attached = Object.entries(template.Resources).filter(([, r]) => r.Properties.Roles !== undefined)
+    expect(attached.map(([name, r]) => [name, r.Type, r.Properties.Roles])).toEqual([
+      ['DeployPolicy', 'AWS::IAM::Policy', [{ Ref: 'DeployRole' }]],
+      ['DeployGuardrails', 'AWS::IAM::ManagedPolicy', [{ Ref: 'DeployRole' }]],
+      ['PlanPolicy', 'AWS::IAM::Policy', [{ Ref: 'PlanRole' }]]
+    ])
+    const guardrails = template.Resources.DeployGuardrails.Properties.PolicyDocument as PolicyDocument
+    expect(new Set(guardrails.Statement.map(s => s.Effect))).toEqual(new Set(['Deny']))
+    const deploy = template.Resources.DeployPolicy.Properties.PolicyDocument as PolicyDocument
+    expect(new Set(deploy.Statement.map(s => s.Effect))).toEqual(new Set(['Allow']))
   })
 
   it('never allows Action "*" or a whole service, and uses NotAction/NotResource only to deny', () => {
@@ -286,9 +328,17 @@ describe('iam/github-deploy-role.yml: its shape', () => {
         expect(action).not.toMatch(/:\*$/)
       }
     }
-    expect(statements.filter(s => 'NotAction' in s || 'NotResource' in s).map(s => s.Effect)).toEqual([
-      'Deny',
-      'Deny'
+    // the boundary's "only logs and traces", the deploy role's "no IAM outside the service's roles" and "the
+    // stage tag only on what it creates", the plan
+    // role's "nothing but reads, plan change sets and plan templates" and "writes only to its own"
+    expect(
+      statements.filter(s => 'NotAction' in s || 'NotResource' in s).map(s => [s.Sid, s.Effect])
+    ).toEqual([
+      ['OnlyLogsAndTracing', 'Deny'],
+      ['NoIamOutsideTheServiceRoles', 'Deny'],
+      ['TheStageTagOnlyOnCreate', 'Deny'],
+      ['NothingElse', 'Deny'],
+      ['WritesOnlyToItsOwn', 'Deny']
     ])
   })
 
@@ -316,14 +366,48 @@ describe('iam/github-deploy-role.yml: its shape', () => {
   })
 
   it('builds every allowed ARN with ${AWS::Partition}, the service name and the stage', () => {
+    const parameterLists = ['ExtraFunctionResources', 'ExtraLambdaServiceResources']
     for (const statement of allows) {
       for (const resource of list(statement.Resource)) {
-        if (resource === '*' || (resource as { Ref?: string }).Ref === 'ExtraFunctionResources') continue
+        if (resource === '*' || parameterLists.includes((resource as { Ref?: string }).Ref ?? '')) continue
         const sub = (resource as { 'Fn::Sub'?: string })['Fn::Sub']
         expect(typeof sub).toBe('string')
         expect(sub).toMatch(/^arn:\$\{AWS::Partition\}:/)
-        if (!/:apigateway:/.test(sub as string)) expect(sub).toContain('${ServiceName}-${Stage}')
+        if (/:apigateway:/.test(sub as string)) continue // below: by the stage's tag
+        if (/^arn:\$\{AWS::Partition\}:s3:::\$\{DeploymentBucket\}/.test(sub as string))
+          // the stack's own bucket, and in it the stage's own prefix
+          expect([
+            sub,
+            /^[^/]*(\/(serverless|plan)\/\$\{ServiceName\}\/\$\{Stage\}\/\*)?$/.test(sub as string)
+          ]).toEqual([sub, true])
+        else expect(sub).toContain('${ServiceName}-${Stage}')
       }
+    }
+  })
+
+  it("scopes every API Gateway write, and every read below /apis/, by the stage's tag", () => {
+    const stageTag = { 'Fn::Sub': '${ServiceName}-${Stage}' }
+    const apiGateway = allows.filter(s => list(s.Action).some(a => String(a).startsWith('apigateway:')))
+    expect(apiGateway.length).toBeGreaterThan(0)
+    for (const statement of apiGateway) {
+      const resources = list(statement.Resource).map(r => (r as { 'Fn::Sub': string })['Fn::Sub'])
+      const readOnly = list(statement.Action).every(a => a === 'apigateway:GET')
+      const below = resources.some(r => r.includes('::/apis/'))
+      const tags = statement.Condition?.StringLike ?? {}
+      if (readOnly && !below) {
+        // listing the APIs, reading tags
+        expect([statement.Sid, resources.every(r => /::\/(apis|tags\/\*)$/.test(r))]).toEqual([
+          statement.Sid,
+          true
+        ])
+        continue
+      }
+      expect([statement.Sid, tags]).toEqual([
+        statement.Sid,
+        below
+          ? { 'aws:ResourceTag/serverless-python-deploy:stack': stageTag }
+          : { 'aws:RequestTag/serverless-python-deploy:stack': stageTag }
+      ])
     }
   })
 
@@ -418,6 +502,8 @@ describe('iam/github-deploy-role.yml: created in moto', () => {
   let branch: CreatedStack
   let environment: CreatedStack
   let preview: CreatedStack
+  let pinned: CreatedStack
+  const PINNED = `${OWNER}/deploy-workflows/.github/workflows/deploy.yml@refs/heads/main`
 
   beforeAll(async () => {
     moto = await startMoto()
@@ -440,6 +526,14 @@ describe('iam/github-deploy-role.yml: created in moto', () => {
       ...trustParameters,
       Stage: 'pr-*',
       GitHubEnvironment: 'preview',
+      CreateOidcProvider: 'false'
+    })
+    // one reusable workflow at one ref, on top of the environment
+    pinned = await createStack(moto, 'gh-deploy-pinned', {
+      ...trustParameters,
+      ServiceName: 'pinned',
+      GitHubEnvironment: 'prod',
+      GitHubJobWorkflowRef: PINNED,
       CreateOidcProvider: 'false'
     })
   }, 120_000)
@@ -467,12 +561,21 @@ describe('iam/github-deploy-role.yml: created in moto', () => {
     expect(branch.outputs.PermissionsBoundaryArn).toBe(
       `arn:aws:iam::${ACCOUNT}:policy/myservice-prod-us-east-1-lambda-boundary`
     )
-    expect(branch.outputs.ServerlessYml).toBe(
-      `provider: { iam: { role: { permissionsBoundary: ${branch.outputs.PermissionsBoundaryArn} } } }`
-    )
+    // the boundary, the stack's own deployment bucket, and the stage's tag on the stack and on the HTTP API
+    expect(branch.deploymentBucket).toMatch(/^gh-deploy-branch-deploymentbucket-[a-z0-9]+$/)
+    const stageTag = { 'serverless-python-deploy:stack': '${self:service}-${sls:stage}' }
     expect(parse(branch.outputs.ServerlessYml)).toEqual({
-      provider: { iam: { role: { permissionsBoundary: branch.boundaryArn } } }
+      provider: {
+        iam: { role: { permissionsBoundary: branch.boundaryArn } },
+        deploymentBucket: { name: branch.deploymentBucket },
+        stackTags: stageTag,
+        tags: stageTag
+      }
     })
+    expect(branch.outputs.StackTag).toBe('serverless-python-deploy:stack=myservice-prod')
+    expect(preview.outputs.StackTag).toBe('serverless-python-deploy:stack=myservice-pr-*')
+    // each stack has its own bucket
+    expect(new Set([branch, environment, preview].map(s => s.deploymentBucket)).size).toBe(3)
   })
 
   it('branch variant: both subject formats of refs/heads/main, for repository ID 2002 only', () => {
@@ -520,12 +623,76 @@ describe('iam/github-deploy-role.yml: created in moto', () => {
     })
     // every resource of the service is named by the service and the prefix, never by a bare wildcard stage
     // (the boundary policy itself, which BoundaryIsFixed names, is the one exception: a fixed name)
+    // and the artifacts' prefix in the stack's own bucket, serverless/myservice/pr-*/
     const resources = [...preview.permissions.Statement, ...preview.boundary.Statement]
       .flatMap(s => [s.Resource ?? [], s.NotResource ?? []].flat())
       .filter(r => /myservice/.test(r) && r !== preview.boundaryArn)
     expect(resources.length).toBeGreaterThan(10)
-    for (const resource of resources) expect(resource).toMatch(/myservice-pr-\*/)
+    for (const resource of resources) expect(resource).toMatch(/myservice(-|\/)pr-\*/)
   })
+
+  it('GitHubJobWorkflowRef pins the role to one workflow at one ref; unpinned by default', () => {
+    const token = (job_workflow_ref?: string) => ({
+      sub: `repo:${OWNER}/${REPO}:environment:prod`,
+      aud: 'sts.amazonaws.com',
+      repository_id: REPO_ID,
+      ...(job_workflow_ref === undefined ? {} : { job_workflow_ref })
+    })
+    const decide = (stack: CreatedStack, claims: Record<string, string>) =>
+      admitsToken(stack.trust, stack.roleArn, claims)
+    expect(pinned.trust.Statement[0].Condition?.StringEquals).toMatchObject({
+      'token.actions.githubusercontent.com:job_workflow_ref': PINNED
+    })
+    expect(decide(pinned, token(PINNED))).toBe('Allowed')
+    // the job's own workflow file, the pinned one at another ref, no claim at all
+    expect(decide(pinned, token(`${OWNER}/${REPO}/.github/workflows/deploy.yml@refs/heads/main`))).toBe(
+      'ImplicitlyDenied'
+    )
+    expect(decide(pinned, token(PINNED.replace('refs/heads/main', 'refs/heads/feature')))).toBe(
+      'ImplicitlyDenied'
+    )
+    expect(decide(pinned, token())).toBe('ImplicitlyDenied')
+    // the same job, environment prod, without the pin: any workflow
+    expect(
+      decide(environment, { ...token(`${OWNER}/${REPO}/.github/workflows/x.yml@refs/heads/main`) })
+    ).toBe('Allowed')
+    expect(JSON.stringify(environment.trust)).not.toContain('job_workflow_ref')
+  })
+
+  it("fits IAM's size limits with long names: 10,240 characters of inline policy per role, 6,144 per managed policy", async () => {
+    const long = await createStack(moto!, 'github-deploy-a-rather-long-service-name-production-eu', {
+      ...trustParameters,
+      ServiceName: 'a-rather-long-service-name',
+      Stage: 'production-eu',
+      GitHubEnvironment: 'production',
+      CreateOidcProvider: 'false',
+      CreatePlanRole: 'true',
+      EnableXRay: 'true',
+      ExtraFunctionActions: 'dynamodb:GetItem,dynamodb:PutItem,dynamodb:Query',
+      ExtraFunctionResources: `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/a-rather-long-service-name-production-eu-items`
+    })
+    // IAM counts the policy without whitespace
+    const size = (policy: PolicyDocument) => JSON.stringify(policy).length
+    const inline = (roleName: string, policyName: string) =>
+      iam(moto!, { Action: 'GetRolePolicy', RoleName: roleName, PolicyName: policyName }).then(xml =>
+        size(JSON.parse(decodeURIComponent(xmlValue(xml, 'PolicyDocument'))) as PolicyDocument)
+      )
+    const sizes = {
+      deploy: await inline(long.roleName, 'serverless-deploy'),
+      guardrails: (await attachedPolicies(moto!, long.roleName)).map(a => size(a.document)),
+      plan: await inline(long.plan!.roleName, 'serverless-plan'),
+      boundary: size(long.boundary)
+    }
+    expect(sizes.guardrails).toHaveLength(1)
+    expect([
+      sizes.deploy < 10_240,
+      sizes.plan < 10_240,
+      sizes.boundary < 6_144,
+      sizes.guardrails[0] < 6_144
+    ]).toEqual([true, true, true, true])
+    // and the split is needed: with the denies inline, the role's inline policy would not fit
+    expect(sizes.deploy + sizes.guardrails[0]).toBeGreaterThan(10_240)
+  }, 60_000)
 
   it('the role can be assumed through the web-identity call the action makes', async () => {
     // moto's STS hands out credentials without checking the trust policy (the table below does that)

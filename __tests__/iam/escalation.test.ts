@@ -75,20 +75,24 @@ interface Target {
   /** the neighbour service's stack for the same Stage parameter */
   neighbour: CreatedStack
   stage: string
+  /** another stage of the same service, outside this role's Stage */
+  otherStage: string
 }
 
 let moto: Moto | undefined
 let api: CreatedStack
 let neighbour: CreatedStack
 let traced: CreatedStack
+let queued: CreatedStack
 let preview: CreatedStack
 let neighbourPreview: CreatedStack
 const targets: Record<string, () => Target> = {
-  'Stage=prod': () => ({ stack: api, neighbour, stage: STAGE }),
+  'Stage=prod': () => ({ stack: api, neighbour, stage: STAGE, otherStage: 'dev' }),
   [`Stage=${PREFIX} at ${PREVIEW_STAGES[0]}`]: () => ({
     stack: preview,
     neighbour: neighbourPreview,
-    stage: PREVIEW_STAGES[0]
+    stage: PREVIEW_STAGES[0],
+    otherStage: STAGE
   })
 }
 const targetNames = Object.keys(targets)
@@ -116,6 +120,14 @@ beforeAll(async () => {
       ExtraFunctionResources: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/traced-${STAGE}-items,arn:aws:iam::${ACCOUNT}:role/*`
     })
   )
+  queued = await createStack(
+    moto,
+    `queued-${STAGE}-github-deploy`,
+    bootstrap('queued', {
+      ExtraLambdaServiceActions: 'sqs:ReceiveMessage,sqs:DeleteMessage,sqs:GetQueueAttributes',
+      ExtraLambdaServiceResources: `arn:aws:sqs:${REGION}:${ACCOUNT}:queued-${STAGE}-jobs`
+    })
+  )
 }, 120_000)
 
 afterAll(async () => {
@@ -134,7 +146,11 @@ function fill(text: string, target: Target = targets['Stage=prod']()): string {
     boundary: target.stack.boundaryArn,
     neighbourBoundary: target.neighbour.boundaryArn,
     deployRole: target.stack.roleName,
-    bootstrapStack: target.stack.stackId
+    bootstrapStack: target.stack.stackId,
+    otherStage: target.otherStage,
+    bucket: target.stack.deploymentBucket,
+    guardrails: target.stack.guardrailsArns[0],
+    neighbourBucket: target.neighbour.deploymentBucket
   }
   return text.replace(/\{(\w+)\}/g, (placeholder, name: string) => {
     if (!(name in values)) throw new Error(`unknown placeholder ${placeholder}`)
@@ -316,15 +332,15 @@ describe("the permissions boundary of the service's roles", () => {
     `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/${SERVICE}-${stage}-api:log-stream:2026/07/20/[$LATEST]abc`
   const ownLogStream = logStream(STAGE)
   const prod = () => targets['Stage=prod']()
-  const tracedTarget = (): Target => ({ stack: traced, neighbour, stage: STAGE })
+  const tracedTarget = (): Target => ({ stack: traced, neighbour, stage: STAGE, otherStage: 'dev' })
 
   it('is the ARN serverless.yml gets, with a fixed, predictable name', () => {
     expect(api.boundaryArn).toBe(
       `arn:aws:iam::${ACCOUNT}:policy/${SERVICE}-${STAGE}-${REGION}-lambda-boundary`
     )
     expect(api.outputs.PermissionsBoundaryArn).toBe(api.boundaryArn)
-    expect(api.outputs.ServerlessYml).toBe(
-      `provider: { iam: { role: { permissionsBoundary: ${api.boundaryArn} } } }`
+    expect(api.outputs.ServerlessYml).toMatch(
+      new RegExp(`^provider: \\{ iam: \\{ role: \\{ permissionsBoundary: ${api.boundaryArn} \\} \\},`)
     )
   })
 
@@ -333,8 +349,8 @@ describe("the permissions boundary of the service's roles", () => {
     expect(preview.boundaryArn).toBe(
       `arn:aws:iam::${ACCOUNT}:policy/${SERVICE}-pr-_-${REGION}-lambda-boundary`
     )
-    expect(preview.outputs.ServerlessYml).toBe(
-      `provider: { iam: { role: { permissionsBoundary: ${preview.boundaryArn} } } }`
+    expect(preview.outputs.ServerlessYml).toMatch(
+      new RegExp(`^provider: \\{ iam: \\{ role: \\{ permissionsBoundary: ${preview.boundaryArn} \\} \\},`)
     )
     expect(new Set([api, neighbour, preview, neighbourPreview].map(s => s.boundaryArn)).size).toBe(4)
   })
@@ -344,7 +360,7 @@ describe("the permissions boundary of the service's roles", () => {
       asFunctionRole(prod(), SERVICE, { action, resource, outsideLambda })
     expect(await write('logs:CreateLogStream', ownLogStream)).toBe('Allowed')
     expect(await write('logs:PutLogEvents', ownLogStream)).toBe('Allowed')
-    expect(await write('logs:PutLogEvents', ownLogStream, true)).toBe('ImplicitlyDenied')
+    expect(await write('logs:PutLogEvents', ownLogStream, true)).toBe('ExplicitlyDenied')
     expect(await write('xray:PutTraceSegments', '*')).toBe('ExplicitlyDenied')
     // the role's own identity policy (what Serverless writes) is still needed: the boundary grants nothing alone
     expect(
@@ -362,7 +378,7 @@ describe("the permissions boundary of the service's roles", () => {
 
   it('in prefix mode lets each preview function write its own logs, and no stage outside the prefix', async () => {
     const write = (stage: string, logStage: string) =>
-      asFunctionRole({ stack: preview, neighbour: neighbourPreview, stage }, SERVICE, {
+      asFunctionRole({ stack: preview, neighbour: neighbourPreview, stage, otherStage: STAGE }, SERVICE, {
         action: 'logs:PutLogEvents',
         resource: logStream(logStage)
       })
@@ -390,14 +406,54 @@ describe("the permissions boundary of the service's roles", () => {
         'iam:PassedToService': 'lambda.amazonaws.com'
       })
     ).toBe('ExplicitlyDenied')
-    // X-Ray's credentials outside Lambda do nothing either
+    // the role's credentials outside Lambda do nothing: neither X-Ray nor the extra actions
+    // (ExtraFunctionPermissions carries lambda:SourceFunctionArn, like the logs)
+    for (const [action, resource] of [
+      ['xray:PutTraceSegments', '*'],
+      ['dynamodb:GetItem', table]
+    ])
+      expect([
+        action,
+        await asFunctionRole(tracedTarget(), 'traced', { action, resource, outsideLambda: true })
+      ]).toEqual([action, 'ExplicitlyDenied'])
+    // nor from another service's function
     expect(
       await asFunctionRole(tracedTarget(), 'traced', {
-        action: 'xray:PutTraceSegments',
-        resource: '*',
-        outsideLambda: true
+        action: 'dynamodb:GetItem',
+        resource: table,
+        context: { 'lambda:SourceFunctionArn': functionArn('billing-prod-worker') }
       })
     ).toBe('ImplicitlyDenied')
+  })
+
+  it("with ExtraLambdaServiceActions: what Lambda itself calls outside the function, and nothing from the function's code", async () => {
+    const target: Target = { stack: queued, neighbour, stage: STAGE, otherStage: 'dev' }
+    const queue = `arn:aws:sqs:${REGION}:${ACCOUNT}:queued-${STAGE}-jobs`
+    const as = (action: string, resource: string, outsideLambda: boolean) =>
+      asFunctionRole(target, 'queued', { action, resource, outsideLambda })
+    expect(queued.boundary.Statement.map(s => s.Sid)).toEqual([
+      'OwnLogs',
+      'NoTracing',
+      'OnlyLogsAndTracing',
+      'ExtraLambdaServicePermissions',
+      'NeverIamOrTheAccount'
+    ])
+    // the event source mapping's poller, which Lambda runs without lambda:SourceFunctionArn
+    expect(await as('sqs:ReceiveMessage', queue, true)).toBe('Allowed')
+    expect(await as('sqs:DeleteMessage', queue, true)).toBe('Allowed')
+    expect(await as('sqs:SendMessage', queue, true)).toBe('ImplicitlyDenied')
+    expect(await as('sqs:ReceiveMessage', `arn:aws:sqs:${REGION}:${ACCOUNT}:payments`, true)).toBe(
+      'ImplicitlyDenied'
+    )
+    // the function's own code gets none of it (ExtraFunctionActions is empty), and still writes its logs
+    expect(await as('sqs:ReceiveMessage', queue, false)).toBe('ExplicitlyDenied')
+    expect(
+      await as(
+        'logs:PutLogEvents',
+        `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/queued-${STAGE}-api:log-stream:x`,
+        false
+      )
+    ).toBe('Allowed')
   })
 
   it.each(targetNames)(
@@ -405,7 +461,13 @@ describe("the permissions boundary of the service's roles", () => {
     async name => {
       const target = targets[name]()
       const statements = target.stack.boundary.Statement.map(s => s.Sid)
-      expect(statements).toEqual(['OwnLogs', 'NoTracing', 'OnlyLogsAndTracing', 'NeverIamOrTheAccount'])
+      expect(statements).toEqual([
+        'OwnLogs',
+        'NoTracing',
+        'OnlyLogsAndTracing',
+        'NothingOutsideTheFunctions',
+        'NeverIamOrTheAccount'
+      ])
       for (const request of catalogue.payoff)
         expect([request.action, await asFunctionRole(target, SERVICE, request)]).not.toEqual([
           request.action,
@@ -425,50 +487,54 @@ describe('what Serverless v3 needs to deploy and remove the service', () => {
     role: (name: string) => `arn:aws:iam::${ACCOUNT}:role/${name}`,
     api: (path: string) => `arn:aws:apigateway:${REGION}::${path}`
   }
-  const bucket = (service: string, stage: string) =>
-    `${service}-${stage}-serverlessdeploymentbucket-1a2b3c4d5e6f7`
+  const STAGE_TAG = 'serverless-python-deploy:stack'
 
-  // API Gateway's HTTP verbs on HTTP API (/apis) paths are missing from the evaluator's service reference
+  // API Gateway's HTTP verbs on HTTP API (/apis) and tag (/tags) paths are missing from the evaluator's service
+  // reference
   type Call = [string, string, Context?]
   const decide = (stack: CreatedStack, calls: Call[]) =>
     Promise.all(
       calls.map(async ([action, resource, context]) => {
-        const unlisted = action.startsWith('apigateway:') && resource.includes('::/apis')
-        const target = { stack, neighbour, stage: STAGE }
+        const unlisted = action.startsWith('apigateway:') && /::\/(apis|tags)/.test(resource)
+        const target = { stack, neighbour, stage: STAGE, otherStage: 'dev' }
         return `${action} ${resource}: ${await asDeployRole(target, { action, resource, context, unlisted })}`
       })
     )
 
-  /** Every call of serverless deploy and remove for one stage, and of CloudFormation on their behalf. */
-  function needed(stage: string, boundaryArn: string): Call[] {
-    const withBoundary = { 'iam:PermissionsBoundary': boundaryArn }
+  /**
+   * Every call of serverless deploy and remove for one stage, and of CloudFormation on their behalf, with a
+   * custom deployment bucket (the bootstrap's) and the stage's tag in provider.stackTags and provider.tags.
+   * Rewritten for the isolated bootstrap: Serverless no longer creates, configures or deletes its own bucket
+   * (CreateBucket, PutEncryptionConfiguration, PutBucketPolicy, DeleteBucket are now refused, see below).
+   */
+  function needed(stage: string, created: CreatedStack): Call[] {
+    const withBoundary = { 'iam:PermissionsBoundary': created.boundaryArn }
     const stack = `${SERVICE}-${stage}`
+    const stackTag = { [`aws:RequestTag/${STAGE_TAG}`]: stack, 'aws:TagKeys': ['STAGE', STAGE_TAG] }
     // change set calls are authorized on the stack, with the change set's name as a condition key
     const changeSet = { 'cloudformation:ChangeSetName': `${stack}-change-set` }
-    const deploymentBucket = bucket(SERVICE, stage)
-    const shortenedBucket = `${SERVICE}-${stage}-serverlessdeploymentbuck-1a2b3c4d5e6f7`
+    const deploymentBucket = created.deploymentBucket
     const artifact = `${deploymentBucket}/serverless/${SERVICE}/${stage}/1795506409540-2026-11-24T07:46:49.540Z/${SERVICE}.zip`
     const fn = functionArn(`${SERVICE}-${stage}-api`)
     const lambdaRole = arn.role(serviceRole(SERVICE, stage))
+    const ownApi = { [`aws:ResourceTag/${STAGE_TAG}`]: stack }
     return [
       ['cloudformation:ValidateTemplate', '*'],
       ['cloudformation:DescribeStacks', arn.stack(stack)],
-      ['cloudformation:CreateChangeSet', arn.stack(stack), changeSet],
+      ['cloudformation:CreateChangeSet', arn.stack(stack), { ...changeSet, ...stackTag }],
       ['cloudformation:DescribeChangeSet', arn.stack(stack), changeSet],
       ['cloudformation:ExecuteChangeSet', arn.stack(stack), changeSet],
       ['cloudformation:DeleteChangeSet', arn.stack(stack), changeSet],
-      ['cloudformation:CreateStack', arn.stack(stack)],
-      ['cloudformation:UpdateStack', arn.stack(stack)],
+      ['cloudformation:CreateStack', arn.stack(stack), stackTag],
+      ['cloudformation:UpdateStack', arn.stack(stack), stackTag],
       ['cloudformation:DescribeStackEvents', arn.stack(stack)],
       ['cloudformation:DescribeStackResource', arn.stack(stack)],
       ['cloudformation:ListStackResources', arn.stack(stack)],
       ['cloudformation:GetTemplate', arn.stack(stack)],
       ['cloudformation:DeleteStack', arn.stack(stack)],
-      ['s3:CreateBucket', arn.s3(deploymentBucket)],
-      ['s3:PutEncryptionConfiguration', arn.s3(deploymentBucket)],
-      ['s3:PutBucketPolicy', arn.s3(deploymentBucket)],
-      ['s3:ListBucket', arn.s3(shortenedBucket)],
-      ['s3:DeleteBucket', arn.s3(deploymentBucket)],
+      // ensure-valid-bucket-exists, check-for-changes, cleanup, remove (HeadBucket is s3:ListBucket)
+      ['s3:GetBucketLocation', arn.s3(deploymentBucket)],
+      ['s3:ListBucket', arn.s3(deploymentBucket)],
       ['s3:PutObject', arn.s3(artifact)],
       ['s3:GetObject', arn.s3(artifact)],
       ['s3:DeleteObject', arn.s3(artifact)],
@@ -486,6 +552,8 @@ describe('what Serverless v3 needs to deploy and remove the service', () => {
       ['logs:PutRetentionPolicy', arn.logGroup(`/aws/lambda/${SERVICE}-${stage}-api`)],
       ['logs:DeleteLogGroup', arn.logGroup(`/aws/lambda/${SERVICE}-${stage}-api`)],
       ['logs:DescribeLogGroups', '*'],
+      // the action, when a smoke test fails: the functions' log events since the deploy
+      ['logs:FilterLogEvents', arn.logGroup(`/aws/lambda/${SERVICE}-${stage}-api`)],
       ['iam:GetRole', lambdaRole],
       ['iam:CreateRole', lambdaRole, withBoundary],
       ['iam:PutRolePolicy', lambdaRole, withBoundary],
@@ -497,22 +565,37 @@ describe('what Serverless v3 needs to deploy and remove the service', () => {
       ['iam:PutRolePermissionsBoundary', lambdaRole, withBoundary],
       ['iam:DeleteRole', lambdaRole, withBoundary],
       ['iam:PassRole', lambdaRole, { 'iam:PassedToService': 'lambda.amazonaws.com' }],
-      ['apigateway:POST', arn.api('/apis')],
-      ['apigateway:POST', arn.api('/apis/a1b2c3d4e5/routes')],
-      ['apigateway:PATCH', arn.api('/apis/a1b2c3d4e5/stages/$default')],
-      ['apigateway:DELETE', arn.api('/apis/a1b2c3d4e5')]
+      // CreateApi with the tags of provider.tags and the stack's; then everything below it by its tag
+      ['apigateway:POST', arn.api('/apis'), stackTag],
+      // the same request's tags, authorized on the tags of the API it is about to create (a literal *)
+      [
+        'apigateway:POST',
+        arn.api('/tags/arn%3Aaws%3Aapigateway%3Aus-east-1%3A%3A%2Fv2%2Fapis%2F*'),
+        stackTag
+      ],
+      ['apigateway:GET', arn.api('/apis')],
+      ['apigateway:GET', arn.api('/apis/a1b2c3d4e5'), ownApi],
+      ['apigateway:POST', arn.api('/apis/a1b2c3d4e5/integrations'), ownApi],
+      ['apigateway:POST', arn.api('/apis/a1b2c3d4e5/routes'), ownApi],
+      ['apigateway:PATCH', arn.api('/apis/a1b2c3d4e5/routes/r0ut3'), ownApi],
+      ['apigateway:POST', arn.api('/apis/a1b2c3d4e5/stages'), { ...ownApi, ...stackTag }],
+      ['apigateway:PATCH', arn.api('/apis/a1b2c3d4e5/stages/$default'), ownApi],
+      ['apigateway:POST', arn.api('/apis/a1b2c3d4e5/deployments'), ownApi],
+      ['apigateway:DELETE', arn.api('/apis/a1b2c3d4e5/authorizers/au7h'), ownApi],
+      ['apigateway:GET', arn.api('/tags/arn%3Aaws%3Aapigateway%3Aus-east-1%3A%3A%2Fapis%2Fa1b2c3d4e5')],
+      ['apigateway:DELETE', arn.api('/apis/a1b2c3d4e5'), ownApi]
     ]
   }
 
   it('allows every call of serverless deploy and remove, and of CloudFormation on their behalf', async () => {
-    const calls = needed(STAGE, api.boundaryArn)
+    const calls = needed(STAGE, api)
     const decisions = await decide(api, calls)
     expect(decisions.filter(d => !d.endsWith(': Allowed'))).toEqual([])
     expect(decisions).toHaveLength(calls.length)
   })
 
   it.each(PREVIEW_STAGES)('in prefix mode (%s), allows the same calls for the stage', async stage => {
-    const calls = needed(stage, preview.boundaryArn)
+    const calls = needed(stage, preview)
     const decisions = await decide(preview, calls)
     expect(decisions.filter(d => !d.endsWith(': Allowed'))).toEqual([])
     expect(decisions).toHaveLength(calls.length)
@@ -528,10 +611,17 @@ describe('what Serverless v3 needs to deploy and remove the service', () => {
       ['cloudformation:DeleteStack', arn.stack(`${SERVICE}-${STAGE}x`)],
       ['cloudformation:DeleteStack', api.stackId],
       ['cloudformation:CreateStack', arn.stack(stack), { 'cloudformation:RoleArn': lambdaRole }],
-      ['s3:PutObject', arn.s3(`${bucket(NEIGHBOUR, STAGE)}/x.zip`)],
-      ['s3:PutObject', arn.s3(`${bucket(SERVICE, 'dev')}/x.zip`)],
+      ['s3:PutObject', arn.s3(`${neighbour.deploymentBucket}/serverless/${NEIGHBOUR}/${STAGE}/x.zip`)],
+      // its own bucket, another stage's or service's prefix, or outside serverless/
+      ['s3:PutObject', arn.s3(`${api.deploymentBucket}/serverless/${SERVICE}/dev/x.zip`)],
+      ['s3:PutObject', arn.s3(`${api.deploymentBucket}/serverless/${NEIGHBOUR}/${STAGE}/x.zip`)],
+      ['s3:PutObject', arn.s3(`${api.deploymentBucket}/plan/${SERVICE}/${STAGE}/x.json`)],
       ['s3:CreateBucket', arn.s3(`${SERVICE}-${STAGE}-uploads`)],
-      ['s3:PutBucketAcl', arn.s3(bucket(SERVICE, STAGE))],
+      // what Serverless did with the bucket it created itself, which the bootstrap's bucket no longer needs
+      ['s3:CreateBucket', arn.s3(`${SERVICE}-${STAGE}-serverlessdeploymentbucket-1a2b3c4d5e6f7`)],
+      ['s3:PutBucketPolicy', arn.s3(api.deploymentBucket)],
+      ['s3:DeleteBucket', arn.s3(api.deploymentBucket)],
+      ['s3:PutBucketAcl', arn.s3(api.deploymentBucket)],
       ['lambda:UpdateFunctionCode', functionArn(`${NEIGHBOUR}-${STAGE}-api`)],
       ['lambda:UpdateFunctionCode', functionArn(`${SERVICE}-dev-api`)],
       ['lambda:InvokeFunction', fn],
@@ -574,7 +664,8 @@ describe('what Serverless v3 needs to deploy and remove the service', () => {
       ...strangers.flatMap((other): Call[] => [
         ['cloudformation:UpdateStack', arn.stack(`${SERVICE}-${other}`)],
         ['cloudformation:DeleteStack', arn.stack(`${SERVICE}-${other}`)],
-        ['s3:PutObject', arn.s3(`${bucket(SERVICE, other)}/x.zip`)],
+        ['s3:PutObject', arn.s3(`${preview.deploymentBucket}/serverless/${SERVICE}/${other}/x.zip`)],
+        ['s3:PutObject', arn.s3(`${api.deploymentBucket}/serverless/${SERVICE}/${other}/x.zip`)],
         ['lambda:UpdateFunctionCode', functionArn(`${SERVICE}-${other}-api`)],
         ['lambda:PublishLayerVersion', arn.layer(`${SERVICE}-${other}-python-requirements`)],
         ['logs:DeleteLogGroup', arn.logGroup(`/aws/lambda/${SERVICE}-${other}-api`)],
@@ -597,7 +688,8 @@ describe('what Serverless v3 needs to deploy and remove the service', () => {
       // the neighbour's previews and its prod stage
       ['cloudformation:UpdateStack', arn.stack(`${NEIGHBOUR}-${stage}`)],
       ['cloudformation:UpdateStack', arn.stack(`${NEIGHBOUR}-${STAGE}`)],
-      ['s3:PutObject', arn.s3(`${bucket(NEIGHBOUR, stage)}/x.zip`)],
+      ['s3:PutObject', arn.s3(`${neighbourPreview.deploymentBucket}/serverless/${NEIGHBOUR}/${stage}/x.zip`)],
+      ['s3:PutObject', arn.s3(`${preview.deploymentBucket}/serverless/${NEIGHBOUR}/${stage}/x.zip`)],
       ['lambda:UpdateFunctionCode', functionArn(`${NEIGHBOUR}-${stage}-api`)],
       ['logs:DeleteLogGroup', arn.logGroup(`/aws/lambda/${NEIGHBOUR}-${stage}-api`)],
       [

@@ -142,3 +142,18 @@ export function admitsToken(
     {}
   ) as Decision
 }
+
+/**
+ * The policy with its explicit denies and every condition taken out: what the "this check can fail" tests
+ * evaluate, to show that the denies and conditions are what refuse a request.
+ */
+export function withoutDeniesOrConditions(policy: PolicyDocument): PolicyDocument {
+  return {
+    ...policy,
+    Statement: policy.Statement.filter(s => s.Effect === 'Allow').map(s => {
+      const allow = { ...s }
+      delete allow.Condition
+      return allow
+    })
+  }
+}

@@ -48,8 +48,25 @@ export function xmlValue(xml: string, tag: string): string {
   return match[1]
 }
 
-const policyIn = (xml: string, tag: string) =>
-  JSON.parse(decodeURIComponent(xmlValue(xml, tag))) as PolicyDocument
+const XML_ENTITIES: Record<string, string> = {
+  '&quot;': '"',
+  '&apos;': "'",
+  '&lt;': '<',
+  '&gt;': '>',
+  '&amp;': '&'
+}
+
+/**
+ * A policy document in an IAM answer: URL-encoded, as IAM sends them, except that moto sends a managed
+ * policy's version as plain JSON (which a second decoding would corrupt: ARNs in it may hold %3A).
+ */
+function policyIn(xml: string, tag: string): PolicyDocument {
+  const value = xmlValue(xml, tag)
+  const text = value.startsWith('{')
+    ? value.replace(/&(quot|apos|lt|gt|amp);/g, entity => XML_ENTITIES[entity])
+    : decodeURIComponent(value)
+  return JSON.parse(text) as PolicyDocument
+}
 
 export function cloudFormation(moto: Moto): CloudFormationClient {
   return new CloudFormationClient({
@@ -57,6 +74,15 @@ export function cloudFormation(moto: Moto): CloudFormationClient {
     endpoint: moto.endpoint,
     credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }
   })
+}
+
+/** The read-only role CreatePlanRole=true adds, for `command: plan` on pull requests. */
+export interface PlanRole {
+  roleName: string
+  roleArn: string
+  trust: PolicyDocument
+  /** its inline policy */
+  permissions: PolicyDocument
 }
 
 export interface CreatedStack {
@@ -67,14 +93,66 @@ export interface CreatedStack {
   /** GetRole's answer, as XML */
   role: string
   trust: PolicyDocument
-  /** the deploy role's inline policy */
+  /**
+   * the deploy role's identity policies as one document: its inline policy's statements, then those of the
+   * customer managed policies attached to it (its explicit denies), which IAM evaluates together
+   */
   permissions: PolicyDocument
   /** the permissions boundary the stack creates for the service's roles (its default version) */
   boundary: PolicyDocument
   boundaryArn: string
+  /** the customer managed policies attached to the deploy role (its explicit denies) */
+  guardrailsArns: string[]
+  /** the deployment bucket the stack creates (provider.deploymentBucket.name) */
+  deploymentBucket: string
+  /** the plan role, when the stack has one */
+  plan?: PlanRole
 }
 
-/** Creates the bootstrap stack and reads back what IAM holds: the role, its trust and policy, the boundary. */
+/** The default version of a managed policy. */
+export async function managedPolicy(moto: Moto, policyArn: string): Promise<PolicyDocument> {
+  const policy = await iam(moto, { Action: 'GetPolicy', PolicyArn: policyArn })
+  const version = await iam(moto, {
+    Action: 'GetPolicyVersion',
+    PolicyArn: policyArn,
+    VersionId: xmlValue(policy, 'DefaultVersionId')
+  })
+  return policyIn(version, 'Document')
+}
+
+/** The managed policies attached to a role: their ARNs and default versions. */
+export async function attachedPolicies(
+  moto: Moto,
+  roleName: string
+): Promise<{ arn: string; document: PolicyDocument }[]> {
+  const listed = await iam(moto, { Action: 'ListAttachedRolePolicies', RoleName: roleName })
+  const arns = [...listed.matchAll(/<PolicyArn>([^<]*)<\/PolicyArn>/g)].map(m => m[1])
+  return Promise.all(arns.map(async arn => ({ arn, document: await managedPolicy(moto, arn) })))
+}
+
+const roleNameOf = (roleArn: string) => roleArn.replace(`arn:aws:iam::${ACCOUNT}:role/`, '')
+
+async function planRole(moto: Moto, roleArn: string | undefined): Promise<PlanRole | undefined> {
+  if (!roleArn) return undefined
+  const roleName = roleNameOf(roleArn)
+  const role = await iam(moto, { Action: 'GetRole', RoleName: roleName })
+  const inline = await iam(moto, {
+    Action: 'GetRolePolicy',
+    RoleName: roleName,
+    PolicyName: 'serverless-plan'
+  })
+  return {
+    roleName,
+    roleArn,
+    trust: policyIn(role, 'AssumeRolePolicyDocument'),
+    permissions: policyIn(inline, 'PolicyDocument')
+  }
+}
+
+/**
+ * Creates the bootstrap stack and reads back what IAM holds: the role, its trust and policy, the boundary, and
+ * the plan role if there is one.
+ */
 export async function createStack(
   moto: Moto,
   stackName: string,
@@ -106,20 +184,15 @@ export async function createStack(
   )
 
   const roleArn = outputs.RoleArn
-  const roleName = roleArn.replace(`arn:aws:iam::${ACCOUNT}:role/`, '')
+  const roleName = roleNameOf(roleArn)
   const role = await iam(moto, { Action: 'GetRole', RoleName: roleName })
   const inline = await iam(moto, {
     Action: 'GetRolePolicy',
     RoleName: roleName,
     PolicyName: 'serverless-deploy'
   })
+  const attached = await attachedPolicies(moto, roleName)
   const boundaryArn = outputs.PermissionsBoundaryArn
-  const policy = await iam(moto, { Action: 'GetPolicy', PolicyArn: boundaryArn })
-  const version = await iam(moto, {
-    Action: 'GetPolicyVersion',
-    PolicyArn: boundaryArn,
-    VersionId: xmlValue(policy, 'DefaultVersionId')
-  })
   return {
     stackId: created.StackId ?? '',
     outputs,
@@ -127,8 +200,16 @@ export async function createStack(
     roleArn,
     role,
     trust: policyIn(role, 'AssumeRolePolicyDocument'),
-    permissions: policyIn(inline, 'PolicyDocument'),
-    boundary: policyIn(version, 'Document'),
-    boundaryArn
+    permissions: {
+      ...policyIn(inline, 'PolicyDocument'),
+      Statement: [policyIn(inline, 'PolicyDocument'), ...attached.map(a => a.document)].flatMap(
+        p => p.Statement
+      )
+    },
+    guardrailsArns: attached.map(a => a.arn),
+    boundary: await managedPolicy(moto, boundaryArn),
+    boundaryArn,
+    deploymentBucket: outputs.DeploymentBucketName,
+    plan: await planRole(moto, outputs.PlanRoleArn)
   }
 }
