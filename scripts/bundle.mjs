@@ -1,5 +1,5 @@
 // `npm run bundle`, and the check that dist/ is what it makes: the main and post entries bundled by
-// ncc, and the files the action runs as they are (src/py, src/preload) beside dist/index.js, where
+// ncc, and the files the action uses as they are (src/py, src/preload, src/frameworks) beside dist/index.js, where
 // src/assets.ts finds them. Usage: node scripts/bundle.mjs [out-dir] (default dist).
 import { execFileSync } from 'node:child_process'
 import { cpSync, rmSync } from 'node:fs'
@@ -16,7 +16,7 @@ for (const [entry, dir] of [
 ]) {
   execFileSync(ncc, ['build', entry, '-o', dir, '--license', 'licenses.txt'], { cwd: root, stdio: 'pipe' })
 }
-for (const folder of ['py', 'preload']) {
+for (const folder of ['py', 'preload', 'frameworks']) {
   rmSync(path.join(out, folder), { recursive: true, force: true })
   cpSync(path.join(root, 'src', folder), path.join(out, folder), {
     recursive: true,

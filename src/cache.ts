@@ -42,37 +42,56 @@ function hashFiles(files: string[]): string {
 
 const platform = `${process.platform}-${os.arch()}`
 
-/** node_modules as the lockfile and this Node ABI make it; a project without a lockfile is not cached. */
-export function nodeModulesCache(
-  dir: string,
-  lockfile: string,
-  manager: string,
-  alongside: string[] = []
-): CacheSpec {
-  const base = `spd-node-modules-${platform}-node${process.versions.modules}-${manager}-`
+/**
+ * node_modules as package-lock.json and this Node ABI make it, with the tarballs it came from (npm's
+ * cache): a restored tree is used only once checked file by file against them (node/tree.ts).
+ */
+export function nodeModulesCache(dir: string, lockfile: string, npmCache: string): CacheSpec {
+  const base = `spd-node-modules-${platform}-node${process.versions.modules}-npm-`
   return {
     name: 'node-modules',
-    paths: [path.join(dir, 'node_modules'), ...alongside],
+    paths: [path.join(dir, 'node_modules'), npmCache],
     key: `${base}${hashFiles([lockfile, path.join(dir, 'package.json')])}`,
     restoreKeys: []
   }
 }
 
 /** serverless-python-requirements' cache (wheels it built and downloaded) and the action's bytecode cache. */
-export function pythonCache(dir: string, target: string, pythonVersion: string, paths: string[]): CacheSpec {
-  const base = `spd-python-${platform}-${target}-py${pythonVersion}-`
-  const files = ['requirements.txt', 'Pipfile.lock', 'poetry.lock', 'pyproject.toml'].map(name =>
-    path.join(dir, name)
-  )
-  return { name: 'python', paths, key: `${base}${hashFiles(files)}`, restoreKeys: [base] }
+/** The files that decide a service's Python dependencies, whichever way it pins them. */
+const PYTHON_PINS = [
+  'requirements.txt',
+  'Pipfile',
+  'Pipfile.lock',
+  'poetry.lock',
+  'uv.lock',
+  'pyproject.toml'
+]
+
+/**
+ * What changes a Python build: the runtime's version, Lambda's platform, and the files that pin the
+ * dependencies. The key of the Python cache, and the name of the folder serverless-python-requirements
+ * builds in, so that two builds never share the plugin's own cache (it keys it by requirements and
+ * architecture only, and would hand a python3.9 service a python3.11 one's extensions).
+ */
+export function pythonBuildKey(dir: string, target: string, pythonVersion: string): string {
+  return `${platform}-${target}-py${pythonVersion}-${hashFiles(PYTHON_PINS.map(name => path.join(dir, name)))}`
 }
 
-/** The framework and plugins the action installs for a service without its own. */
-export function frameworkCache(prefix: string, alongside: string[] = []): CacheSpec {
+/**
+ * pip's download cache for a build, exactly keyed: responses pip checks against the package index's
+ * hashes when it reads them. The wheels pip built from source distributions (wheels/ in it), which it
+ * would reuse without a check, are never saved or restored (python.ts removes them).
+ */
+export function pythonCache(downloadCache: string, buildKey: string): CacheSpec {
+  return { name: 'python', paths: [downloadCache], key: `spd-python-${buildKey}`, restoreKeys: [] }
+}
+
+/** The framework and plugins the action provides from its shipped lockfile, with their tarballs. */
+export function frameworkCache(dir: string, npmCache: string): CacheSpec {
   return {
     name: 'framework',
-    paths: [prefix, ...alongside],
-    key: `spd-framework-${platform}-node${process.versions.modules}-${path.basename(prefix)}`,
+    paths: [path.join(dir, 'node_modules'), npmCache],
+    key: `spd-framework-${platform}-node${process.versions.modules}-${path.basename(dir)}`,
     restoreKeys: []
   }
 }

@@ -126,7 +126,8 @@ describe('bad input fails with one error annotation that names the cause and the
       // No step past the inputs and the credentials began: each of them opens a log group.
       expect(run.stdout).not.toMatch(/^::group::/m)
     }
-    if (c.runs === 'npm') expect(commands).toEqual([expect.stringMatching(/\/npm ci --no-audit --no-fund$/)])
+    if (c.runs === 'npm')
+      expect(commands).toEqual([expect.stringMatching(/\/npm ci --ignore-scripts --no-audit --no-fund$/)])
     if (c.runs === 'serverless') {
       expect(commands.some(line => /serverless\.js (print|package)\b/.test(line))).toBe(true)
       expect(commands.filter(line => /serverless\.js (deploy|remove|rollback)\b/.test(line))).toEqual([])

@@ -396,7 +396,7 @@ const ALL_CASES: Case[] = [
     framework: 'osls 3.77.1',
     printsBeforePackage: true,
     check: async run => {
-      expect(run.stdout).toContain('[command]/usr/bin/npm ci --no-audit --no-fund')
+      expect(run.stdout).toContain('[command]/usr/bin/npm ci --ignore-scripts --no-audit --no-fund')
       expect(await lambdaNames('ap-south-1')).toEqual(
         expect.arrayContaining([
           'billing-api-dev-invoices',

@@ -76,6 +76,6 @@ describe('the action packages a project applied from the devcontainer template',
       home: first.home
     })
     expect(run.exitCode).toBe(0)
-    expect(run.stdout).toContain('install skipped')
+    expect(run.stdout).toContain('node_modules is what package-lock.json gives')
   })
 })

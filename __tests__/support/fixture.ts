@@ -1,18 +1,25 @@
 import { execFileSync } from 'node:child_process'
-import { cpSync, mkdtempSync } from 'node:fs'
+import { cpSync, existsSync, mkdtempSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { ROOT } from './runner.js'
+import { linkTree } from './warm.mjs'
 
 export const FIXTURES = path.join(ROOT, '__tests__', 'fixtures')
 
-/** A fresh copy of a fixture service, without anything a previous run left in it. */
-export function copyFixture(name: string): string {
+/**
+ * A fresh copy of a fixture service, without anything a previous run left in it. Warm (the default
+ * in the e2e tier): with the node_modules its lockfile gives already there, as hard links to the one
+ * the run prepared (warm.mjs); the action still proves it against the lockfile before using it.
+ */
+export function copyFixture(name: string, options: { cold?: boolean } = {}): string {
   const dir = path.join(mkdtempSync(path.join(os.tmpdir(), `${name}-`)), name)
   cpSync(path.join(FIXTURES, name), dir, {
     recursive: true,
     filter: source => !/[/\\](node_modules|\.serverless|__pycache__)([/\\]|$)/.test(source)
   })
+  const warm = process.env.SPD_WARM && path.join(process.env.SPD_WARM, 'fixtures', name, 'node_modules')
+  if (!options.cold && warm && existsSync(warm)) linkTree(warm, path.join(dir, 'node_modules'))
   return dir
 }
 

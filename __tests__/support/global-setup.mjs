@@ -1,4 +1,5 @@
 import { createWorld, installTools } from './hermetic.mjs'
+import { prepareWarm } from './warm.mjs'
 
 /**
  * Before a tier's tests: the tools it needs (installed once, project-local), and a private world for
@@ -13,5 +14,7 @@ export default function globalSetup(_globalConfig, projectConfig) {
       ? projectConfig.displayName.name
       : projectConfig?.displayName
   installTools({ node24: tier === 'e2e' })
-  createWorld('spd-test')
+  const world = createWorld('spd-test')
+  // The e2e tests that are not about cold installs start warm (warm.mjs).
+  if (tier === 'e2e') process.env.SPD_WARM = prepareWarm(world)
 }

@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import YAML from 'yaml'
+import { linkTree } from './warm.mjs'
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const DIST = path.join(ROOT, 'dist', 'index.js')
@@ -31,8 +32,13 @@ export interface RunOptions {
   inputs: Record<string, string>
   env?: Record<string, string | undefined>
   node?: string
-  /** Reuse a runner home (temp dir and tool cache) across runs, as a self-hosted runner would. */
+  /**
+   * Reuse a runner home (temp dir and tool cache) across runs, as a self-hosted runner would. A new
+   * home starts with the run's warm tool cache (the framework the action provides, warm.mjs) unless
+   * `cold`.
+   */
   home?: string
+  cold?: boolean
   cwd?: string
   /** The bundle to run: the main step's by default, DIST_POST for the post step. */
   entry?: string
@@ -111,6 +117,8 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
   const home = options.home ?? mkdtempSync(path.join(os.tmpdir(), 'runner-'))
   const temp = path.join(home, 'temp')
   const toolCache = path.join(home, 'tool-cache')
+  const warm = process.env.SPD_WARM && path.join(process.env.SPD_WARM, 'tool-cache')
+  if (!options.home && !options.cold && warm && existsSync(warm)) linkTree(warm, toolCache)
   const fileDir = mkdtempSync(path.join(home, 'files-'))
   mkdirSync(temp, { recursive: true })
   mkdirSync(toolCache, { recursive: true })

@@ -5,6 +5,7 @@ import {
   cacheHit,
   frameworkCache,
   nodeModulesCache,
+  pythonBuildKey,
   pythonCache,
   pythonRequirementsCacheDir
 } from '../../src/cache.js'
@@ -17,54 +18,53 @@ function files(contents: Record<string, string>): void {
 }
 
 describe('cache keys change when, and only when, their inputs change', () => {
-  it('node_modules: the lockfile, package.json and the package manager', () => {
+  it('node_modules: the lockfile and package.json, with npm cache’s tarballs alongside', () => {
     files({ 'package-lock.json': '{"v":1}', 'package.json': '{}' })
     const lock = path.join(dir, 'package-lock.json')
-    const first = nodeModulesCache(dir, lock, 'npm')
+    const first = nodeModulesCache(dir, lock, '/npm-cache')
     expect(first.key).toMatch(
       new RegExp(
         `^spd-node-modules-${process.platform}-${os.arch()}-node${process.versions.modules}-npm-[0-9a-f]{24}$`
       )
     )
-    expect(first.paths).toEqual([path.join(dir, 'node_modules')])
-    // What travels with it (serverless' start caches) changes its paths, not its key.
-    const alongside = nodeModulesCache(dir, lock, 'npm', ['/tool-cache/schema', '/tool-cache/compiled'])
-    expect(alongside.paths).toEqual([
-      path.join(dir, 'node_modules'),
-      '/tool-cache/schema',
-      '/tool-cache/compiled'
-    ])
-    expect(alongside.key).toBe(first.key)
-    expect(nodeModulesCache(dir, lock, 'npm').key).toBe(first.key)
+    expect(first.paths).toEqual([path.join(dir, 'node_modules'), '/npm-cache'])
+    expect(first.restoreKeys).toEqual([])
+    expect(nodeModulesCache(dir, lock, '/other-cache').key).toBe(first.key)
     files({ 'requirements.txt': 'fastapi\n' })
-    expect(nodeModulesCache(dir, lock, 'npm').key).toBe(first.key)
-    expect(nodeModulesCache(dir, lock, 'pnpm').key).not.toBe(first.key)
+    expect(nodeModulesCache(dir, lock, '/npm-cache').key).toBe(first.key)
     files({ 'package-lock.json': '{"v":2}' })
-    expect(nodeModulesCache(dir, lock, 'npm').key).not.toBe(first.key)
+    expect(nodeModulesCache(dir, lock, '/npm-cache').key).not.toBe(first.key)
   })
 
-  it('python: the requirements, the target platform and the Python version', () => {
+  it('python: every pinning file, the target platform and the Python version; exact keys only', () => {
     files({ 'requirements.txt': 'fastapi\n' })
-    const first = pythonCache(dir, 'manylinux2014_x86_64', '3.11', ['/cache'])
-    expect(first.key).toMatch(/^spd-python-.+-manylinux2014_x86_64-py3\.11-[0-9a-f]{24}$/)
-    // A requirements change still restores the older cache (its downloads and bytecode are reusable).
-    expect(first.restoreKeys).toEqual([first.key.replace(/[0-9a-f]{24}$/, '')])
-    expect(pythonCache(dir, 'manylinux2014_x86_64', '3.11', ['/cache']).key).toBe(first.key)
+    const key = pythonBuildKey(dir, 'manylinux2014_x86_64', '3.11')
+    expect(key).toMatch(/^.+-manylinux2014_x86_64-py3\.11-[0-9a-f]{24}$/)
+    const spec = pythonCache('/downloads', key)
+    expect(spec).toEqual({ name: 'python', paths: ['/downloads'], key: `spd-python-${key}`, restoreKeys: [] })
+    expect(pythonBuildKey(dir, 'manylinux2014_x86_64', '3.11')).toBe(key)
     files({ 'package-lock.json': '{"v":3}' })
-    expect(pythonCache(dir, 'manylinux2014_x86_64', '3.11', ['/cache']).key).toBe(first.key)
-    expect(pythonCache(dir, 'manylinux2014_aarch64', '3.11', ['/cache']).key).not.toBe(first.key)
-    expect(pythonCache(dir, 'manylinux2014_x86_64', '3.12', ['/cache']).key).not.toBe(first.key)
-    files({ 'requirements.txt': 'fastapi\nmangum\n' })
-    expect(pythonCache(dir, 'manylinux2014_x86_64', '3.11', ['/cache']).key).not.toBe(first.key)
+    expect(pythonBuildKey(dir, 'manylinux2014_x86_64', '3.11')).toBe(key)
+    expect(pythonBuildKey(dir, 'manylinux2014_aarch64', '3.11')).not.toBe(key)
+    expect(pythonBuildKey(dir, 'manylinux2014_x86_64', '3.12')).not.toBe(key)
+    for (const [name, text] of [
+      ['requirements.txt', 'fastapi\nmangum\n'],
+      ['uv.lock', 'version = 1\n'],
+      ['poetry.lock', '# poetry\n'],
+      ['Pipfile.lock', '{}'],
+      ['pyproject.toml', '[project]\n']
+    ]) {
+      const before = pythonBuildKey(dir, 'manylinux2014_x86_64', '3.11')
+      files({ [name]: text })
+      expect(pythonBuildKey(dir, 'manylinux2014_x86_64', '3.11')).not.toBe(before)
+    }
   })
 
-  it('framework: the provided install folder, which names its packages and Node ABI', () => {
-    const spec = frameworkCache('/tool-cache/serverless-python-deploy/0123456789abcdef')
-    expect(spec.key).toMatch(/-0123456789abcdef$/)
-    expect(frameworkCache('/tool-cache/serverless-python-deploy/fedcba9876543210').key).not.toBe(spec.key)
-    expect(
-      frameworkCache('/tool-cache/serverless-python-deploy/0123456789abcdef', ['/schema']).paths
-    ).toEqual(['/tool-cache/serverless-python-deploy/0123456789abcdef', '/schema'])
+  it('framework: the provided install folder, which names its lockfile and Node ABI', () => {
+    const spec = frameworkCache('/tool-cache/framework/serverless-0123456789abcdef', '/npm')
+    expect(spec.key).toMatch(/-serverless-0123456789abcdef$/)
+    expect(spec.paths).toEqual(['/tool-cache/framework/serverless-0123456789abcdef/node_modules', '/npm'])
+    expect(frameworkCache('/tool-cache/framework/serverless-fedcba9876543210', '/npm').key).not.toBe(spec.key)
   })
 })
 

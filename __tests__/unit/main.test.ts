@@ -56,7 +56,7 @@ describe('command: deploy', () => {
     expect(actions(recorded.sequence)).toEqual([
       'aws sts:GetCallerIdentity eu-west-1',
       'restore node-modules',
-      'run npm ci --no-audit --no-fund',
+      'run npm ci --ignore-scripts --no-audit --no-fund',
       'restore python',
       'run serverless package --stage prod',
       'run python3.11 bytecode.py',
@@ -148,7 +148,7 @@ describe('command: package', () => {
     expect(recorded.aws).toEqual([])
     expect(actions(recorded.sequence)).toEqual([
       'restore node-modules',
-      'run npm ci --no-audit --no-fund',
+      'run npm ci --ignore-scripts --no-audit --no-fund',
       'restore python',
       'run serverless package',
       'run python3.11 bytecode.py'
@@ -193,7 +193,7 @@ describe('command: info', () => {
     expect(actions(recorded.sequence)).toEqual([
       'aws sts:GetCallerIdentity eu-west-1',
       'restore node-modules',
-      'run npm ci --no-audit --no-fund',
+      'run npm ci --ignore-scripts --no-audit --no-fund',
       'run serverless print --format json --stage prod',
       'aws cloudformation:DescribeStacks eu-west-1',
       'run serverless info --stage prod',

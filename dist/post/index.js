@@ -38409,7 +38409,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   E0: () => (/* binding */ savePost)
 });
 
-// UNUSED EXPORTS: CacheSession, STATE, actionsCacheStore, cacheHit, frameworkCache, nodeModulesCache, pythonCache, pythonRequirementsCacheDir, savePlanned
+// UNUSED EXPORTS: CacheSession, STATE, actionsCacheStore, cacheHit, frameworkCache, nodeModulesCache, pythonBuildKey, pythonCache, pythonRequirementsCacheDir, savePlanned
 
 // NAMESPACE OBJECT: ./node_modules/@azure/storage-blob/dist/esm/generated/src/models/mappers.js
 var mappers_namespaceObject = {};
@@ -98231,28 +98231,52 @@ function cache_hashFiles(files) {
     return hash.digest('hex').slice(0, 24);
 }
 const cache_platform = (/* unused pure expression or super */ null && (`${process.platform}-${os.arch()}`));
-/** node_modules as the lockfile and this Node ABI make it; a project without a lockfile is not cached. */
-function nodeModulesCache(dir, lockfile, manager, alongside = []) {
-    const base = `spd-node-modules-${cache_platform}-node${process.versions.modules}-${manager}-`;
+/**
+ * node_modules as package-lock.json and this Node ABI make it, with the tarballs it came from (npm's
+ * cache): a restored tree is used only once checked file by file against them (node/tree.ts).
+ */
+function nodeModulesCache(dir, lockfile, npmCache) {
+    const base = `spd-node-modules-${cache_platform}-node${process.versions.modules}-npm-`;
     return {
         name: 'node-modules',
-        paths: [path.join(dir, 'node_modules'), ...alongside],
+        paths: [path.join(dir, 'node_modules'), npmCache],
         key: `${base}${cache_hashFiles([lockfile, path.join(dir, 'package.json')])}`,
         restoreKeys: []
     };
 }
 /** serverless-python-requirements' cache (wheels it built and downloaded) and the action's bytecode cache. */
-function pythonCache(dir, target, pythonVersion, paths) {
-    const base = `spd-python-${cache_platform}-${target}-py${pythonVersion}-`;
-    const files = ['requirements.txt', 'Pipfile.lock', 'poetry.lock', 'pyproject.toml'].map(name => path.join(dir, name));
-    return { name: 'python', paths, key: `${base}${cache_hashFiles(files)}`, restoreKeys: [base] };
+/** The files that decide a service's Python dependencies, whichever way it pins them. */
+const PYTHON_PINS = (/* unused pure expression or super */ null && ([
+    'requirements.txt',
+    'Pipfile',
+    'Pipfile.lock',
+    'poetry.lock',
+    'uv.lock',
+    'pyproject.toml'
+]));
+/**
+ * What changes a Python build: the runtime's version, Lambda's platform, and the files that pin the
+ * dependencies. The key of the Python cache, and the name of the folder serverless-python-requirements
+ * builds in, so that two builds never share the plugin's own cache (it keys it by requirements and
+ * architecture only, and would hand a python3.9 service a python3.11 one's extensions).
+ */
+function pythonBuildKey(dir, target, pythonVersion) {
+    return `${cache_platform}-${target}-py${pythonVersion}-${cache_hashFiles(PYTHON_PINS.map(name => path.join(dir, name)))}`;
 }
-/** The framework and plugins the action installs for a service without its own. */
-function frameworkCache(prefix, alongside = []) {
+/**
+ * pip's download cache for a build, exactly keyed: responses pip checks against the package index's
+ * hashes when it reads them. The wheels pip built from source distributions (wheels/ in it), which it
+ * would reuse without a check, are never saved or restored (python.ts removes them).
+ */
+function pythonCache(downloadCache, buildKey) {
+    return { name: 'python', paths: [downloadCache], key: `spd-python-${buildKey}`, restoreKeys: [] };
+}
+/** The framework and plugins the action provides from its shipped lockfile, with their tarballs. */
+function frameworkCache(dir, npmCache) {
     return {
         name: 'framework',
-        paths: [prefix, ...alongside],
-        key: `spd-framework-${cache_platform}-node${process.versions.modules}-${path.basename(prefix)}`,
+        paths: [path.join(dir, 'node_modules'), npmCache],
+        key: `spd-framework-${cache_platform}-node${process.versions.modules}-${path.basename(dir)}`,
         restoreKeys: []
     };
 }

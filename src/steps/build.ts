@@ -1,9 +1,9 @@
-import { existsSync, readdirSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { addBytecode, neverRun, storeZipsEnv } from '../artifact.js'
-import { pythonCache, pythonRequirementsCacheDir } from '../cache.js'
+import { pythonBuildKey, pythonCache, pythonRequirementsCacheDir } from '../cache.js'
 import { envFor, known, learnIdentity, tell, type RunContext } from '../context.js'
-import { runtimeNotes } from '../dependencies.js'
+import { runtimeNotes } from '../framework.js'
 import { PYTHON_MANIFEST_URL, setupPython } from '../python.js'
 import { failed, forwardedArgs, serverless } from '../serverless.js'
 import { readPackagedService } from '../service.js'
@@ -76,23 +76,29 @@ export async function packageService(ctx: RunContext): Promise<void> {
   // The package command takes every arg; a deploy's package step only those package knows.
   const args = ctx.traits.serverless === 'package' ? inputs.args : forwardedArgs('package', inputs.args)
   const started = ctx.edges.clock.now()
+  const buildKey = pythonBuildKey(
+    ctx.config.dir,
+    ctx.wheelTarget?.label ?? build.architecture,
+    build.pythonVersion
+  )
+  // serverless-python-requirements builds in a cache of this build's own, in the runner's temp folder:
+  // what it installs there is shipped, so nothing of it comes from a cache or an earlier job.
+  const xdg = ctx.paths.temp('python-build', buildKey)
+  const downloads = path.join(
+    pythonRequirementsCacheDir({ ...ctx.edges.env, XDG_CACHE_HOME: xdg }),
+    'downloadCacheslspyc'
+  )
   if (build.pythonRequirements && !build.dockerizePip) {
-    const python = pythonCache(
-      ctx.config.dir,
-      ctx.wheelTarget?.label ?? build.architecture,
-      build.pythonVersion,
-      [pythonRequirementsCacheDir(ctx.edges.env)]
-    )
-    const outcome = await ctx.caches.restore(
-      python,
-      python.paths.every(p => existsSync(p))
-    )
-    if (!['hit', 'local', 'off'].includes(outcome)) ctx.caches.planSave(python)
+    const python = pythonCache(downloads, buildKey)
+    const outcome = await ctx.caches.restore(python, existsSync(downloads))
+    if (outcome === 'miss' || outcome === 'partial') ctx.caches.planSave(python)
     tellCaches(ctx)
   }
+  dropBuiltWheels(downloads)
   const zips = bytecodeFits(ctx) ? storeZipsEnv(ctx.edges.env.NODE_OPTIONS) : {}
   const pip = ctx.wheelTarget ? wheelTargetEnv(ctx.wheelTarget) : {}
-  const result = await serverless(ctx, ['package'], args, { ...pip, ...zips })
+  const result = await serverless(ctx, ['package'], args, { ...pip, ...zips, XDG_CACHE_HOME: xdg })
+  dropBuiltWheels(downloads)
   if (result.exitCode !== 0) failed(ctx, 'package', result)
   const packaged = readPackagedService(ctx.config.dir, started - 1000)
   if (!packaged) throw new Error('serverless package left no .serverless/serverless-state.json')
@@ -104,6 +110,14 @@ export async function packageService(ctx: RunContext): Promise<void> {
     functionNames: packaged.functions.map(fn => fn.name),
     roleName: packaged.roleName
   })
+}
+
+/**
+ * pip reuses the wheels it built from source distributions (wheels/ in its cache) without checking
+ * them against anything: they are built again in every run, and never kept for the next.
+ */
+function dropBuiltWheels(downloads: string): void {
+  rmSync(path.join(downloads, 'wheels'), { recursive: true, force: true })
 }
 
 /** Whether the action's Python is the runtime's own version, so that its bytecode is the one Lambda loads. */

@@ -1,18 +1,19 @@
-import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
 import path from 'node:path'
 import { frameworkCache, nodeModulesCache, CacheSession } from '../cache.js'
 import { COMMAND_TRAITS } from '../commands.js'
 import { envFor, learnIdentity, Outputs, tell, type RunContext } from '../context.js'
 import { resolveCredentials } from '../credentials.js'
+import { referencedVariables } from '../child-env.js'
 import {
   checkFramework,
-  installNodeModules,
-  nodeModulesUpToDate,
-  nodeProject,
+  frameworkAt,
+  installProvided,
   ownFramework,
-  prepareFramework,
-  providedPrefix
-} from '../dependencies.js'
+  providedFramework
+} from '../framework.js'
+import { installNodeModules, type InstallDeps } from '../node/install.js'
+import { nodeProject } from '../node/project.js'
 import type { Edges } from '../edges.js'
 import { UserError } from '../errors.js'
 import { inputGetter, readInputs } from '../inputs.js'
@@ -114,40 +115,66 @@ export async function obtainCredentials(ctx: RunContext): Promise<void> {
 export async function installNode(ctx: RunContext): Promise<void> {
   const { config, inputs, edges } = ctx
   await edges.runner.group('Node dependencies', async () => {
-    const deps = {
+    const npmCache = npmCacheDir(ctx)
+    const deps: InstallDeps = {
       exec: edges.exec,
-      env: envFor(ctx, 'package-manager'),
+      env: envFor(ctx, 'package-manager', {
+        referenced: referencedVariables(npmConfigs(ctx)),
+        extra: { npm_config_cache: npmCache }
+      }),
       log: edges.runner.info,
-      warn: edges.runner.warning
+      warn: edges.runner.warning,
+      notice: (message, title) => edges.runner.notice(message, { title }),
+      npmCaches: [npmCache]
     }
     const project = nodeProject(config.dir)
-    // Without a lockfile nothing says what node_modules should hold: it is not cached.
-    const modules = project?.lockfile
-      ? nodeModulesCache(config.dir, project.lockfile, project.manager)
-      : undefined
-    if (modules) await ctx.caches.restore(modules, nodeModulesUpToDate(config.dir))
+    // Only npm's lockfile says what each installed file must be; other trees are installed every run.
+    const modules =
+      project?.manager === 'npm' && project.lockfile
+        ? nodeModulesCache(config.dir, project.lockfile, npmCache)
+        : undefined
+    if (modules) await ctx.caches.restore(modules, existsSync(modules.paths[0]))
     const installed = await installNodeModules(config.dir, deps)
     ctx.report.nodeModules = installed
     if (modules && installed === 'installed') ctx.caches.planSave(modules)
-    const options = {
+    if (ownFramework(config.dir)) {
+      ctx.framework = frameworkAt(ownFramework(config.dir) as string, 'project')
+      return
+    }
+    const provided = providedFramework(config, {
       requested: inputs.serverlessVersion,
       framework: inputs.framework,
-      cacheRoot: ctx.paths.toolCacheRoot
-    }
-    const provided = ownFramework(config.dir)
-      ? undefined
-      : frameworkCache(providedPrefix(config, options).prefix)
-    if (
-      provided &&
-      (await ctx.caches.restore(provided, existsSync(path.join(provided.paths[0], '.complete')))) === 'miss'
-    )
-      ctx.caches.planSave(provided)
-    ctx.framework = await prepareFramework(config, options, deps)
+      toolCache: ctx.paths.toolCache
+    })
+    const cache = provided.lockfile ? frameworkCache(provided.dir, npmCache) : undefined
+    const outcome = cache ? await ctx.caches.restore(cache, existsSync(cache.paths[0])) : undefined
+    if (cache && (outcome === 'miss' || outcome === 'partial')) ctx.caches.planSave(cache)
+    ctx.framework = await installProvided(provided, deps)
   })
   tellCaches(ctx)
   tell(ctx, {
     serverlessVersion: `${ctx.framework?.name === 'osls' ? 'osls ' : ''}${ctx.framework?.version}`
   })
+}
+
+/**
+ * Where npm keeps the tarballs it installs from: the one npm is configured with, else the action's
+ * own in the tool cache. Its content is named by its hash and checked against it on every read, so a
+ * cache an earlier job left can be reused.
+ */
+function npmCacheDir(ctx: RunContext): string {
+  return ctx.edges.env.npm_config_cache || ctx.edges.env.NPM_CONFIG_CACHE || ctx.paths.toolCache('npm-cache')
+}
+
+/** The package managers' configuration files a private registry's token may be named in. */
+function npmConfigs(ctx: RunContext): string[] {
+  const env = ctx.edges.env
+  const files = [
+    path.join(ctx.config.dir, '.npmrc'),
+    path.join(ctx.config.dir, '.yarnrc.yml'),
+    env.npm_config_userconfig || env.NPM_CONFIG_USERCONFIG || path.join(env.HOME ?? '', '.npmrc')
+  ]
+  return files.filter(file => existsSync(file)).map(file => readFileSync(file, 'utf8'))
 }
 
 /** The caches' outcomes, as the outputs and the summary say them. */
