@@ -43,14 +43,14 @@ function hashFiles(files: string[]): string {
 const platform = `${process.platform}-${os.arch()}`
 
 /**
- * node_modules as package-lock.json and this Node ABI make it, with the tarballs it came from (npm's
- * cache): a restored tree is used only once checked file by file against them (node/tree.ts).
+ * node_modules as package-lock.json and this Node ABI make it, with the lockfile's tarballs (gathered
+ * from npm's cache): a restored tree is used only once checked file by file against them (node/tree.ts).
  */
-export function nodeModulesCache(dir: string, lockfile: string, npmCache: string): CacheSpec {
+export function nodeModulesCache(dir: string, lockfile: string, tarballs: string): CacheSpec {
   const base = `spd-node-modules-${platform}-node${process.versions.modules}-npm-`
   return {
     name: 'node-modules',
-    paths: [path.join(dir, 'node_modules'), npmCache],
+    paths: [path.join(dir, 'node_modules'), tarballs],
     key: `${base}${hashFiles([lockfile, path.join(dir, 'package.json')])}`,
     restoreKeys: []
   }
@@ -87,10 +87,10 @@ export function pythonCache(downloadCache: string, buildKey: string): CacheSpec 
 }
 
 /** The framework and plugins the action provides from its shipped lockfile, with their tarballs. */
-export function frameworkCache(dir: string, npmCache: string): CacheSpec {
+export function frameworkCache(dir: string, tarballs: string): CacheSpec {
   return {
     name: 'framework',
-    paths: [path.join(dir, 'node_modules'), npmCache],
+    paths: [path.join(dir, 'node_modules'), tarballs],
     key: `spd-framework-${platform}-node${process.versions.modules}-${path.basename(dir)}`,
     restoreKeys: []
   }

@@ -9,7 +9,8 @@ import type { Inputs } from './inputs.js'
 import type { RunnerPaths } from './paths.js'
 import type { Interpreter } from './python.js'
 import type { Deployment } from './rollback.js'
-import type { Build, Identity, PackagedService, ServiceConfig } from './service.js'
+import type { PackagedService } from './packaged.js'
+import type { Build, Identity, ServiceConfig } from './service.js'
 import type { SmokeResult } from './smoke-test.js'
 import type { StackAccess, StackInfo } from './stack.js'
 import type { Phases, Report } from './summary.js'
@@ -85,6 +86,7 @@ const OUTPUT_FIELDS: [string, keyof Report][] = [
   ['rolled-back', 'rolledBack'],
   ['comment-url', 'commentUrl'],
   ['artifact-size', 'artifactSize'],
+  ['artifact-sha256', 'artifactSha256'],
   ['cache-hit', 'cacheHit']
 ]
 

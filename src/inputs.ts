@@ -6,6 +6,9 @@ export const COMMANDS = ['deploy', 'remove', 'package', 'info'] as const
 export type Command = (typeof COMMANDS)[number]
 
 export const FRAMEWORKS = ['serverless', 'osls'] as const
+
+export const VERIFY_LEVELS = ['full', 'static', 'off'] as const
+export type VerifyLevel = (typeof VERIFY_LEVELS)[number]
 export type Framework = (typeof FRAMEWORKS)[number]
 
 /** An inclusive range of HTTP status codes. */
@@ -40,6 +43,8 @@ export interface Inputs {
   rollbackOnFailure: boolean
   commentOnPr: boolean
   githubToken?: string
+  /** How the artifacts are checked before upload: statically and by importing and calling each handler, statically only, or not at all. */
+  verify: VerifyLevel
 }
 
 /**
@@ -109,7 +114,8 @@ export const INPUT_DEFAULTS = {
   'smoke-test-timeout': '60',
   'smoke-test-expect': '200-399',
   'rollback-on-failure': 'true',
-  'comment-on-pr': 'false'
+  'comment-on-pr': 'false',
+  verify: 'full'
 } as const
 
 type Defaulted = keyof typeof INPUT_DEFAULTS
@@ -253,6 +259,15 @@ export function readInputs(get: Getter): Inputs {
   const expectText = orDefault('smoke-test-expect')
   const smokeTestExpect = parseStatusRanges(expectText)
 
+  const verify = orDefault('verify')
+  if (!(VERIFY_LEVELS as readonly string[]).includes(verify)) {
+    throw bad(
+      'verify',
+      verify,
+      'use full (check every zip and import and call each handler), static (check the zips only: for handlers that need AWS or the network when they are imported) or off.'
+    )
+  }
+
   const argsText = text('args') ?? ''
   const args = splitArgs(argsText)
   for (const arg of args) {
@@ -282,7 +297,8 @@ export function readInputs(get: Getter): Inputs {
     smokeTestExpect,
     rollbackOnFailure: boolean('rollback-on-failure', orDefault('rollback-on-failure')),
     commentOnPr: boolean('comment-on-pr', orDefault('comment-on-pr')),
-    githubToken: text('github-token')
+    githubToken: text('github-token'),
+    verify: verify as VerifyLevel
   }
 }
 

@@ -4,7 +4,7 @@ import { realEdges, type Edges } from './edges.js'
 import { UserError } from './errors.js'
 import type { Command } from './inputs.js'
 import type { AnnotationProperties } from './runner.js'
-import { optimiseArtifact, packageService, preparePython } from './steps/build.js'
+import { optimiseArtifact, packageService, preparePython, verifyArtifact } from './steps/build.js'
 import { installNode, obtainCredentials, resolveService, start } from './steps/prepare.js'
 import { awaitStack, deployPackage, readUrl, rollBackIfFailed, smokeTestDeploy } from './steps/release.js'
 import { afterwards, showInfo } from './steps/report.js'
@@ -23,7 +23,8 @@ const PREPARE: Step[] = [
 const BUILD: Step[] = [
   ['python', preparePython],
   ['serverless package', packageService],
-  ['artifact', optimiseArtifact]
+  ['artifact', optimiseArtifact],
+  ['verify', verifyArtifact]
 ]
 
 /** What each command does after the common preparation, step by step. */

@@ -11,7 +11,7 @@ import { UserError } from './errors.js'
  * after. Nothing here ever puts a default in place of a value it could not read.
  */
 
-type Doc = Record<string, unknown>
+export type Doc = Record<string, unknown>
 
 /** The names Serverless v3 looks for, in its order (lib/cli/resolve-configuration-path.js). */
 export const CONFIG_FILES = ['yml', 'yaml', 'json', 'js', 'mjs', 'cjs', 'ts'].map(ext => `serverless.${ext}`)
@@ -42,6 +42,8 @@ export interface Build {
   ownPlatform: boolean
   /** The service uses serverless-python-requirements at all. */
   pythonRequirements: boolean
+  /** custom.pythonRequirements.slim: the plugin strips bytecode, and the service's choice stands. */
+  slim: boolean
 }
 
 /** Where the service deploys: what Serverless resolved. */
@@ -50,24 +52,6 @@ export interface Identity {
   stage: string
   region: string
   stackName: string
-}
-
-export interface ServiceFunction {
-  /** The key under `functions:`. */
-  key: string
-  /** The Lambda function name. */
-  name: string
-  runtime?: string
-}
-
-/** The packaged service as Serverless saved it. */
-export interface PackagedService extends Identity {
-  functions: ServiceFunction[]
-  runtime?: string
-  /** provider.iam.role.name, when the service names its role itself. */
-  roleName?: string
-  /** Zip files under .serverless, relative to it. */
-  artifacts: string[]
 }
 
 // serverless.yml may use CloudFormation's short-form functions (`!Ref`, `!GetAtt`, ...). They are kept
@@ -330,6 +314,7 @@ export function readBuild(doc: Doc, configFile: string): Build | undefined {
   const plugins = lookup(doc, 'plugins')
   const requirements = lookup(doc, 'custom.pythonRequirements')
   const dockerize = lookup(doc, 'custom.pythonRequirements.dockerizePip')
+  const slim = lookup(doc, 'custom.pythonRequirements.slim')
   const extraArgs = lookup(doc, 'custom.pythonRequirements.pipCmdExtraArgs')
   if (
     runtimes === 'variable' ||
@@ -337,6 +322,7 @@ export function readBuild(doc: Doc, configFile: string): Build | undefined {
     plugins === VARIABLE_MARK ||
     requirements === VARIABLE_MARK ||
     dockerize === VARIABLE_MARK ||
+    slim === VARIABLE_MARK ||
     extraArgs === VARIABLE_MARK ||
     (Array.isArray(extraArgs) && extraArgs.some(arg => typeof arg === 'string' && VARIABLE.test(arg)))
   )
@@ -379,7 +365,8 @@ export function readBuild(doc: Doc, configFile: string): Build | undefined {
     architecture: arch[0] as Architecture,
     dockerizePip,
     ownPlatform: Array.isArray(extraArgs) && extraArgs.some(arg => /--platform\b/.test(String(arg))),
-    pythonRequirements: pluginList.includes('serverless-python-requirements')
+    pythonRequirements: pluginList.includes('serverless-python-requirements'),
+    slim: slim === true || slim === 'true'
   }
 }
 
@@ -430,35 +417,6 @@ export function literalIdentity(
 /** A value written out literally in the configuration (no variable in the way), else undefined. */
 export function literalValue(config: ServiceConfig, address: string): string | undefined {
   return config.doc ? literalString(lookup(config.doc, address)) : undefined
-}
-
-/** What `serverless package` saved in .serverless/serverless-state.json. */
-export function readPackagedService(dir: string, notBefore = 0): PackagedService | undefined {
-  const file = path.join(dir, '.serverless', 'serverless-state.json')
-  // A state file from an earlier run (a self-hosted runner keeps the workspace) is not this run's truth.
-  if (!existsSync(file) || statSync(file).mtimeMs < notBefore) return undefined
-  const state = JSON.parse(readFileSync(file, 'utf8')) as { service?: Doc; package?: Doc }
-  const service = state.service ?? {}
-  const provider = (service.provider ?? {}) as Doc
-  const identity = identityOf(service, {
-    stage: typeof provider.stage === 'string' ? provider.stage : undefined,
-    region: typeof provider.region === 'string' ? provider.region : undefined
-  })
-  if (!identity) return undefined
-  const functions = Object.entries((service.functions ?? {}) as Record<string, Doc>).map(([key, fn]) => ({
-    key,
-    name: typeof fn?.name === 'string' ? fn.name : `${identity.service}-${identity.stage}-${key}`,
-    runtime: typeof fn?.runtime === 'string' ? fn.runtime : (provider.runtime as string | undefined)
-  }))
-  const artifacts = readdirSync(path.join(dir, '.serverless')).filter(name => name.endsWith('.zip'))
-  const roleName = (provider.iam as { role?: { name?: unknown } } | undefined)?.role?.name
-  return {
-    ...identity,
-    functions,
-    runtime: typeof provider.runtime === 'string' ? provider.runtime : undefined,
-    roleName: typeof roleName === 'string' ? roleName : undefined,
-    artifacts
-  }
 }
 
 function pluginNames(plugins: unknown): string[] {

@@ -35,6 +35,12 @@ export interface Report {
   pipPlatform?: string
   /** After remove: removed, or already gone. */
   removed?: string
+  /** The sha256 of the zips to upload: one digest, or a JSON map of file names for several. */
+  artifactSha256?: string
+  /** What the artifact checks found and how long they took, in words. */
+  verification?: string
+  /** The distributions in the artifact (name, version, wheel tags), from the static check. */
+  packages?: { name: string; version: string; tags: string[]; zip: string }[]
   phases: Phase[]
   error?: string
   errorTitle?: string
@@ -69,6 +75,8 @@ export function summaryRows(report: Report): [string, string][] {
       'Artifact',
       report.artifactSize ? `${(Number(report.artifactSize) / 1024 / 1024).toFixed(1)} MB` : undefined
     ],
+    ['Artifact sha256', report.artifactSha256],
+    ['Verification', report.verification],
     ['Caches', report.caches],
     ['AWS account', report.accountId],
     ['Python', report.pythonVersion],
@@ -95,6 +103,21 @@ export function renderSummary(report: Report): string {
     ])
   if (report.error) summary.addQuote(escape(report.error))
   if (report.functionLogs) summary.addHeading('Function logs', 4).addCodeBlock(report.functionLogs)
+  if (report.packages?.length)
+    summary.addHeading('Packages in the artifact', 4).addTable([
+      [
+        { data: 'Package', header: true },
+        { data: 'Version', header: true },
+        { data: 'Platform', header: true },
+        { data: 'Zip', header: true }
+      ],
+      ...report.packages.map(pkg => [
+        escape(pkg.name),
+        escape(pkg.version),
+        escape(pkg.tags.join(', ')),
+        escape(pkg.zip)
+      ])
+    ])
   summary.addHeading('Time', 4).addTable([
     [
       { data: 'Phase', header: true },

@@ -34,7 +34,6 @@ function machine(name: string) {
     fresh(withPackageJson: boolean): string {
       rmSync(path.join(base, 'home'), { recursive: true, force: true })
       rmSync(path.join(base, 'xdg'), { recursive: true, force: true })
-      rmSync(path.join(base, 'npm'), { recursive: true, force: true })
       rmSync(path.dirname(workspace), { recursive: true, force: true })
       mkdirSync(home, { recursive: true })
       cpSync(path.join(FIXTURES, 'service'), workspace, { recursive: true })
@@ -45,8 +44,9 @@ function machine(name: string) {
       return workspace
     },
     home,
-    // A fresh machine's npm cache is empty too: what npm needs comes from the cache service or the registry.
-    env: { XDG_CACHE_HOME: path.join(base, 'xdg'), npm_config_cache: path.join(base, 'npm') },
+    // npm's own download cache is the run's shared one: what is cold here is the runner (its workspace,
+    // tool cache and the cache service), which is what the action's caches are about.
+    env: { XDG_CACHE_HOME: path.join(base, 'xdg') },
     remove: () => rmSync(base, { recursive: true, force: true })
   }
 }
@@ -196,7 +196,9 @@ describe('a service without package.json', () => {
     )
     expect(cold.stdout).toContain('[command]/usr/bin/npm ci --ignore-scripts --no-audit --no-fund')
     const post = await runPost(cold, { inputs: {}, env: { ...box.env, ...server.env }, node: NODE24 })
-    expect(post.stdout).toMatch(/Cache framework saved: spd-framework-linux-x64-node\d+-serverless-[0-9a-f]{16}/)
+    expect(post.stdout).toMatch(
+      /Cache framework saved: spd-framework-linux-x64-node\d+-serverless-[0-9a-f]{16}/
+    )
     const service = box.fresh(false)
     const started = Date.now()
     const fresh = await packageOn(box, service, server.env)

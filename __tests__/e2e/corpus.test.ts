@@ -6,7 +6,7 @@ import {
   type Stack
 } from '@aws-sdk/client-cloudformation'
 import { execFile } from 'node:child_process'
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
@@ -16,6 +16,7 @@ import { findStack, startMoto, type Moto } from '../support/moto.js'
 import { pipEnv } from '../support/pip.js'
 import { rehearse, type Rehearsal } from '../support/rehearse.js'
 import { NODE24, runAction, type ActionRun } from '../support/runner.js'
+import { linkTree } from '../support/warm.mjs'
 
 /**
  * Issue 7, "Serverless decides": a corpus of real-world-shaped services (__tests__/fixtures/corpus),
@@ -24,8 +25,9 @@ import { NODE24, runAction, type ActionRun } from '../support/runner.js'
  * Serverless chose and in no other.
  *
  * The services run in two lanes at once, like two self-hosted runners, each with its own runner home
- * and caches: one for the services without package.json (the action provides serverless once, then
- * reuses it from the lane's tool cache), one for those that install their own (yarn, pnpm, npm).
+ * and caches: one for the services without package.json (the action provides serverless from the
+ * lane's warm tool cache, proved against its lockfile on every run), one for those that install their
+ * own (yarn, pnpm, npm).
  * Each lane deploys, reads and removes one service after the other, and records what moto holds right
  * after each command; the tests, one per command, judge those records.
  */
@@ -224,11 +226,15 @@ interface PluginLayerCache {
 let layerCache: PluginLayerCache[] | undefined
 
 function pluginLayerCache(lane: Lane): PluginLayerCache[] {
-  const dir = path.join(lane.env.XDG_CACHE_HOME, 'serverless-python-requirements')
+  // The plugin builds in a cache of each build's own (python-build/<build key>), in the runner's temp folder.
+  const builds = path.join(lane.home, 'temp', 'serverless-python-deploy', 'python-build')
   const bytecode = (names: string[]) => names.filter(name => name.endsWith('.pyc')).length
-  return readdirSync(dir)
+  return readdirSync(builds)
+    .map(build => path.join(builds, build, 'serverless-python-requirements'))
+    .flatMap(dir => readdirSync(dir).map(name => path.join(dir, name)))
     .filter(name => name.endsWith('_slspyc.zip'))
-    .map(name => ({
+    .map(file => [path.dirname(file), path.basename(file)] as const)
+    .map(([dir, name]) => ({
       zip: name,
       zipBytecode: bytecode(zipEntries(path.join(dir, name))),
       folderBytecode: bytecode(
@@ -458,6 +464,8 @@ const ALL_CASES: Case[] = [
       expect(layer).toContain('python/mangum/__init__.py')
       // slim: no distribution metadata.
       expect(layer.filter(entry => entry.includes('.dist-info/'))).toEqual([])
+      // slim is the service's choice: the action adds no bytecode back, and says so.
+      expect(layer.filter(entry => entry.endsWith('.pyc'))).toEqual([])
       const own = await uploadedZip(stack, 'eu-central-1', 'pricing-engine.zip')
       expect(own).toContain('pricing.py')
       expect(own.filter(entry => /^(fastapi|mangum)\//.test(entry))).toEqual([])
@@ -587,6 +595,9 @@ function startLane(lane: Lane, cases: Case[]): void {
 
 function newLane(name: string): Lane {
   const home = mkdtempSync(path.join(os.tmpdir(), `runner-${name}-`))
+  // A warm runner: its tool cache holds the framework the action provides (proved before it is used).
+  const warm = process.env.SPD_WARM && path.join(process.env.SPD_WARM, 'tool-cache')
+  if (warm && existsSync(warm)) linkTree(warm, path.join(home, 'tool-cache'))
   return { name, home, env: { XDG_CACHE_HOME: path.join(home, 'cache') } }
 }
 

@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals'
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation'
-import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { copyFixture } from '../support/fixture.js'
 import { startMoto, type Moto } from '../support/moto.js'
@@ -58,10 +58,8 @@ async function stackStatus(name: string): Promise<string | undefined> {
 
 beforeAll(async () => {
   moto = await startMoto()
-  service = copyFixture('service')
+  service = copyFixture('service', { node: 'none' })
   // Serverless provided by the action, installed once for the file into the shared runner home.
-  rmSync(path.join(service, 'package.json'))
-  rmSync(path.join(service, 'package-lock.json'))
   const yml = path.join(service, 'serverless.yml')
   writeFileSync(
     yml,
@@ -116,9 +114,7 @@ describe("AWS throttling on the action's own calls", () => {
 describe('two runs deploy the same stage at once (a workflow without concurrency)', () => {
   it('both finish green, or one fails with the clear message; the stack ends complete', async () => {
     // Two runs are two machines: each has its own checkout and runner home.
-    const other = copyFixture('service')
-    rmSync(path.join(other, 'package.json'))
-    rmSync(path.join(other, 'package-lock.json'))
+    const other = copyFixture('service', { node: 'none' })
     writeFileSync(path.join(other, 'serverless.yml'), readFileSync(path.join(service, 'serverless.yml')))
     const [a, b] = await Promise.all([
       run('busy'),

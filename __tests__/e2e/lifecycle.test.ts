@@ -86,10 +86,8 @@ beforeAll(async () => {
   moto = await startMoto()
   process.env.AWS_ENDPOINT_URL = moto.endpoint
   github = await startGitHubApi({ token: TOKEN })
-  service = copyFixture('service')
+  service = copyFixture('service', { node: 'none' })
   // A service without package.json: the action provides serverless 3.x and the plugins.
-  rmSync(path.join(service, 'package.json'))
-  rmSync(path.join(service, 'package-lock.json'))
   // serverless-localstack points serverless at moto only for the stages it lists.
   const yml = path.join(service, 'serverless.yml')
   writeFileSync(yml, readFileSync(yml, 'utf8').replace('stages: [dev, test]', 'stages: [pr-7, first]'))

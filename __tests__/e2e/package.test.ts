@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals'
-import { existsSync, rmSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { copyFixture, invokeArtifact, zipEntries } from '../support/fixture.js'
 import { pipEnv } from '../support/pip.js'
@@ -12,10 +12,8 @@ describe('package a service that brings no package.json, with no AWS credentials
   let run: ActionRun
 
   beforeAll(async () => {
-    service = copyFixture('service')
+    service = copyFixture('service', { node: 'none' })
     // Without package.json the action provides serverless 3.x and the plugins serverless.yml names.
-    rmSync(path.join(service, 'package.json'))
-    rmSync(path.join(service, 'package-lock.json'))
     run = await runAction({
       inputs: { command: 'package', 'working-directory': service, stage: 'prod', 'aws-region': 'us-east-1' },
       env: pipEnv()

@@ -344,6 +344,14 @@ export const CASES: BadCase[] = [
     cause: /Input 'smoke-test-expect' is '200-600'/,
     fix: /from 100 to 599/
   },
+  // verify
+  {
+    name: 'a verify level that does not exist',
+    inputs: { verify: 'maybe' },
+    files: { 'serverless.yml': GOOD_YML },
+    cause: /Input 'verify' is 'maybe'/,
+    fix: /use full \(check every zip and import and call each handler\), static .+ or off\./
+  },
   // args
   {
     name: 'args with an unbalanced quote',
@@ -541,7 +549,7 @@ export const CASES: BadCase[] = [
       'package-lock.json': PINNED['package-lock.json']
     },
     cause:
-      /package-lock\.json is out of sync with package\.json, so npm ci --no-audit --no-fund refused to install from it/,
+      /package-lock\.json is out of sync with package\.json, so npm ci --ignore-scripts --no-audit --no-fund refused to install from it/,
     fix: /Run npm install locally and commit the updated package-lock\.json/,
     title: 'Lockfile out of sync',
     where: { file: 'package-lock.json' },

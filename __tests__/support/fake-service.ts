@@ -44,7 +44,10 @@ export interface FakeService {
   aws: AwsScript
   /** CloudFormation's stacks by `region/name`. */
   stacks: Map<string, Stack>
-  /** Makes the next call of a tool fail with this output (serverless' `package`, `deploy`…, or `npm`). */
+  /**
+   * Makes the next call of a tool fail with this output: serverless' `package`, `deploy`…, `npm`; or
+   * answers the next artifact check with it (`verify_artifact`, `lambda_check`: a JSON report).
+   */
   fail: (what: string, output: string) => void
   remove: () => void
 }
@@ -151,7 +154,8 @@ export function fakeService(options: ServiceOptions = {}): FakeService {
             functions
           },
           package: {
-            artifactDirectoryName: `serverless/${who.service}/${who.stage}/1700000000000-2023-11-14T22:13:20.000Z`
+            artifactDirectoryName: `serverless/${who.service}/${who.stage}/1700000000000-2023-11-14T22:13:20.000Z`,
+            artifact: `${who.service}.zip`
           }
         })
       )
@@ -163,6 +167,8 @@ export function fakeService(options: ServiceOptions = {}): FakeService {
       return {}
     }
     if (command === 'deploy') {
+      // As Serverless v3 does after `deploy --package` (aws:common:cleanupTempDir).
+      rmSync(path.join(dir, '.serverless'), { recursive: true, force: true })
       const before = stacks.get(key)
       const deployment = `serverless/${who.service}/${who.stage}/${1700000000000 + (before?.deployments.length ?? 0)}-2023-11-14T22:13:20.000Z`
       stacks.set(key, {
@@ -218,9 +224,61 @@ export function fakeService(options: ServiceOptions = {}): FakeService {
     return {}
   }
 
-  function python(call: ProcessCall) {
+  function python(call: ProcessCall & { options: { input?: string } }) {
     if (call.args[0] === '-c') return { stdout: JSON.stringify(PROBE_PYTHON) }
     const script = call.args.find(arg => arg.endsWith('.py')) ?? ''
+    if (script.endsWith('verify_artifact.py')) {
+      const failure = failed('verify_artifact')
+      if (failure) return { stdout: failure.stdout }
+      const spec = JSON.parse(call.options.input ?? '{}') as { functions: { artifact: string }[] }
+      const zips = [...new Set(spec.functions.map(fn => fn.artifact))]
+      return {
+        stdout: JSON.stringify({
+          problems: [],
+          notes: [],
+          packages: [
+            { name: 'fastapi', version: '0.115.0', tags: ['py3-none-any'], zip: path.basename(zips[0] ?? '') }
+          ],
+          zips: zips.map(zip => ({
+            zip: path.basename(zip),
+            path: zip,
+            entries: 3,
+            bytes: 11,
+            unzipped: 11
+          })),
+          seconds: 0.01
+        })
+      }
+    }
+    if (script.endsWith('lambda_check.py')) {
+      if (call.args.includes('--can-run'))
+        return { stdout: call.args.at(-1) === 'x86_64' ? 'true\n' : 'false\n' }
+      const failure = failed('lambda_check')
+      if (failure) return { stdout: failure.stdout }
+      const spec = JSON.parse(call.options.input ?? '{}') as {
+        functions: { key: string; name: string; events: { kind: string; path: string }[] }[]
+      }
+      return {
+        stdout: JSON.stringify({
+          passed: true,
+          functions: spec.functions.map(fn => ({
+            key: fn.key,
+            name: fn.name,
+            passed: true,
+            imported: true,
+            importSeconds: 0.25,
+            invocations: fn.events.map(event => ({
+              ...event,
+              method: 'GET',
+              status: 200,
+              seconds: 0.01,
+              passed: true
+            }))
+          }))
+        })
+      }
+    }
+    if (script.endsWith('unpack.py')) return {}
     if (script.endsWith('bytecode.py')) {
       const [source, target] = call.args.slice(call.args.indexOf(script) + 1)
       cpSync(source, target)

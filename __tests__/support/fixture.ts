@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { cpSync, existsSync, mkdtempSync } from 'node:fs'
+import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { ROOT } from './runner.js'
@@ -8,18 +8,23 @@ import { linkTree } from './warm.mjs'
 export const FIXTURES = path.join(ROOT, '__tests__', 'fixtures')
 
 /**
- * A fresh copy of a fixture service, without anything a previous run left in it. Warm (the default
+ * A fresh copy of a fixture service, without anything a previous run left in it. `warm` (the default
  * in the e2e tier): with the node_modules its lockfile gives already there, as hard links to the one
  * the run prepared (warm.mjs); the action still proves it against the lockfile before using it.
+ * `cold`: without it. `none`: without package.json and its lockfile too, so that the action provides
+ * the framework.
  */
-export function copyFixture(name: string, options: { cold?: boolean } = {}): string {
+export function copyFixture(name: string, options: { node?: 'warm' | 'cold' | 'none' } = {}): string {
   const dir = path.join(mkdtempSync(path.join(os.tmpdir(), `${name}-`)), name)
   cpSync(path.join(FIXTURES, name), dir, {
     recursive: true,
     filter: source => !/[/\\](node_modules|\.serverless|__pycache__)([/\\]|$)/.test(source)
   })
   const warm = process.env.SPD_WARM && path.join(process.env.SPD_WARM, 'fixtures', name, 'node_modules')
-  if (!options.cold && warm && existsSync(warm)) linkTree(warm, path.join(dir, 'node_modules'))
+  const node = options.node ?? 'warm'
+  if (node === 'none')
+    for (const file of ['package.json', 'package-lock.json']) rmSync(path.join(dir, file), { force: true })
+  if (node === 'warm' && warm && existsSync(warm)) linkTree(warm, path.join(dir, 'node_modules'))
   return dir
 }
 

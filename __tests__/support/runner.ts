@@ -142,6 +142,8 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
       env[key] = value
   }
   Object.assign(env, {
+    // moto settles a stack at once: serverless need not wait its default 5 s between two looks at it.
+    SLS_AWS_MONITORING_FREQUENCY: '250',
     GITHUB_ACTIONS: 'true',
     CI: 'true',
     GITHUB_OUTPUT: files.output,

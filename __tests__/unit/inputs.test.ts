@@ -40,7 +40,8 @@ describe('readInputs', () => {
       smokeTestExpect: [{ from: 200, to: 399 }],
       rollbackOnFailure: true,
       commentOnPr: false,
-      githubToken: undefined
+      githubToken: undefined,
+      verify: 'full'
     })
   })
 

@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto'
+import { existsSync, readFileSync } from 'node:fs'
+import path from 'node:path'
 import { run } from '../../src/main.js'
 import { fakeEdges, type FakeOptions } from '../support/fake-edges.js'
 import { fakeService, type FakeService, type ServiceOptions } from '../support/fake-service.js'
@@ -46,6 +49,7 @@ describe('command: deploy', () => {
       'python',
       'serverless package',
       'artifact',
+      'verify',
       'stack state',
       'serverless deploy',
       'stack outputs',
@@ -60,6 +64,10 @@ describe('command: deploy', () => {
       'restore python',
       'run serverless package --stage prod',
       'run python3.11 bytecode.py',
+      'run python3.11 verify_artifact.py',
+      'run python3.11 lambda_check.py',
+      'run python3.11 unpack.py',
+      'run python3.11 lambda_check.py',
       'aws cloudformation:DescribeStacks eu-west-1',
       'run serverless deploy --package .serverless --stage prod',
       'aws cloudformation:DescribeStacks eu-west-1'
@@ -114,6 +122,113 @@ describe('command: deploy', () => {
     expect(recorded.state).toEqual({})
   })
 
+  it('verifies the artifact it will upload, gives its sha256, and keeps it in .serverless after the deploy', async () => {
+    const { run, recorded, svc } = setup(
+      { command: 'deploy', 'smoke-test-path': '/health' },
+      {},
+      {
+        env: { AWS_ENDPOINT_URL: 'http://localhost:5000' }
+      }
+    )
+    await run()
+    const check = recorded.processes.find(
+      p => p.args.some(arg => arg.endsWith('lambda_check.py')) && !p.args.includes('--can-run')
+    )
+    expect(check?.env).not.toHaveProperty('AWS_ACCESS_KEY_ID')
+    const zip = path.join(svc.dir, '.serverless', 'api.zip')
+    expect(existsSync(zip)).toBe(true)
+    expect(recorded.outputs['artifact-sha256']).toBe(
+      createHash('sha256').update(readFileSync(zip)).digest('hex')
+    )
+    expect(recorded.log).toContain(
+      'Artifact verified: static: 1 zip, 1 packages, 0 problems (0.01 s); dynamic: api imported in 0.25 s, GET /health → 200 (httpApi); 0.0 s in all'
+    )
+    expect(recorded.summary).toContain('<td>fastapi</td><td>0.115.0</td><td>py3-none-any</td>')
+  })
+
+  it('refuses an artifact the static check finds wrong, before anything changes in AWS', async () => {
+    const { run, recorded, svc } = setup({ command: 'deploy' })
+    svc.fail(
+      'verify_artifact',
+      JSON.stringify({
+        problems: [
+          {
+            kind: 'architecture',
+            function: 'api-dev-api',
+            zip: 'api.zip',
+            file: 'pydantic_core/_pydantic_core.cpython-311-x86_64-linux-gnu.so',
+            package: 'pydantic-core',
+            version: '2.27.2',
+            found: 'pydantic-core 2.27.2 ships x86_64 code',
+            needed: 'arm64 (aarch64) code',
+            fix: 'Pin a version with a manylinux aarch64 wheel, or set provider.architecture: x86_64.'
+          }
+        ],
+        notes: [],
+        packages: [],
+        zips: [],
+        seconds: 0.02
+      })
+    )
+    const report = await run()
+    expect(phases(report).slice(-2)).toEqual(['verify', 'pull request comment'])
+    expect(recorded.annotations.filter(a => a.level === 'error')).toEqual([
+      {
+        level: 'error',
+        message:
+          'The artifact would not run on Lambda (python3.11, x86_64); nothing was uploaded.\napi-dev-api: api.zip › pydantic_core/_pydantic_core.cpython-311-x86_64-linux-gnu.so: pydantic-core 2.27.2 ships x86_64 code; Lambda needs arm64 (aarch64) code. Pin a version with a manylinux aarch64 wheel, or set provider.architecture: x86_64.',
+        properties: { title: 'Artifact would not run on Lambda' }
+      }
+    ])
+    expect(recorded.aws.filter(call => call.service === 'cloudformation')).toEqual([])
+    expect(svc.stacks.size).toBe(0)
+  })
+
+  it('refuses a function whose handler fails when imported, with its traceback and the fix', async () => {
+    const { run, recorded, svc } = setup({ command: 'deploy' })
+    svc.fail(
+      'lambda_check',
+      JSON.stringify({
+        passed: false,
+        functions: [
+          {
+            key: 'api',
+            name: 'api-dev-api',
+            passed: false,
+            imported: false,
+            invocations: [],
+            error: {
+              kind: 'import',
+              message: "ModuleNotFoundError: No module named 'requests'",
+              traceback: ['main.py:3 in <module>: import requests'],
+              fix: 'Add requests to requirements.txt.'
+            }
+          }
+        ]
+      })
+    )
+    await run()
+    const errors = recorded.annotations.filter(a => a.level === 'error')
+    expect(errors).toHaveLength(1)
+    expect(errors[0].message).toBe(
+      "api-dev-api fails before it is deployed: the check imported its handler as Lambda would, with no credentials and no network; nothing was uploaded.\napi-dev-api (api): ModuleNotFoundError: No module named 'requests'\nTraceback (last frames):\n  main.py:3 in <module>: import requests\nFix: Add requests to requirements.txt."
+    )
+    expect(svc.stacks.size).toBe(0)
+  })
+
+  it('checks statically only with verify: static, and not at all with verify: off', async () => {
+    const only = setup({ command: 'package', verify: 'static' })
+    await only.run()
+    expect(only.recorded.sequence.filter(line => /verify_artifact|lambda_check|unpack/.test(line))).toEqual([
+      'run python3.11 verify_artifact.py'
+    ])
+    const off = setup({ command: 'package', verify: 'off' })
+    const report = await off.run()
+    expect(off.recorded.sequence.filter(line => /verify_artifact|lambda_check|unpack/.test(line))).toEqual([])
+    expect(report.verification).toBe('off (verify: off)')
+    expect(off.recorded.outputs['artifact-sha256']).toMatch(/^[0-9a-f]{64}$/)
+  })
+
   it('skips the smoke test in a rehearsal against an emulator, and says so', async () => {
     const { run, recorded } = setup(
       { command: 'deploy' },
@@ -123,7 +238,7 @@ describe('command: deploy', () => {
     const report = await run()
     expect(recorded.annotations).toEqual([])
     expect(report.smoke).toBe(
-      'not run: AWS_ENDPOINT_URL is set (a rehearsal; set smoke-test-url to probe one)'
+      "not run: AWS_ENDPOINT_URL is set (a rehearsal: nothing serves the emulator's API, and the artifact check called the handler instead; set smoke-test-url to probe one)"
     )
     expect(recorded.log).toContain(`Smoke test ${report.smoke}.`)
     expect(recorded.exitCode).toBe(0)
@@ -143,6 +258,7 @@ describe('command: package', () => {
       'python',
       'serverless package',
       'artifact',
+      'verify',
       'pull request comment'
     ])
     expect(recorded.aws).toEqual([])
@@ -151,7 +267,11 @@ describe('command: package', () => {
       'run npm ci --ignore-scripts --no-audit --no-fund',
       'restore python',
       'run serverless package',
-      'run python3.11 bytecode.py'
+      'run python3.11 bytecode.py',
+      'run python3.11 verify_artifact.py',
+      'run python3.11 lambda_check.py',
+      'run python3.11 unpack.py',
+      'run python3.11 lambda_check.py'
     ])
     expect(svc.stacks.size).toBe(0)
     expect(recorded.outputs['artifact-size']).toMatch(/^\d+$/)

@@ -1,14 +1,8 @@
-import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { UserError } from '../../src/errors.js'
-import {
-  identityOf,
-  literalIdentity,
-  readBuild,
-  readPackagedService,
-  readServiceConfig
-} from '../../src/service.js'
+import { identityOf, literalIdentity, readBuild, readServiceConfig } from '../../src/service.js'
 
 const dirs: string[] = []
 afterAll(() => {
@@ -169,7 +163,8 @@ describe('readBuild', () => {
       architecture: 'arm64',
       dockerizePip: false,
       ownPlatform: false,
-      pythonRequirements: true
+      pythonRequirements: true,
+      slim: false
     })
   })
 
@@ -284,52 +279,5 @@ describe('literalIdentity: only what the file fixes', () => {
   it('does not build a stack name from a variable stackName', () => {
     const config = read(yml(`${BASE}  stackName: \${self:custom.prefix}-\${sls:stage}\n`))
     expect(literalIdentity(config, {}).stackName).toBeUndefined()
-  })
-})
-
-describe('readPackagedService', () => {
-  const state = {
-    service: {
-      service: 'weather',
-      provider: {
-        name: 'aws',
-        runtime: 'python3.11',
-        stage: 'dev',
-        region: 'eu-west-2',
-        stackName: 'team-http-api-dev'
-      },
-      functions: {
-        api: { handler: 'main.handler', name: 'weather-dev-api' },
-        worker: { handler: 'w.h', runtime: 'python3.11' }
-      }
-    },
-    package: { artifactDirectoryName: 'serverless/weather/dev/1-2026', artifact: 'weather.zip' }
-  }
-
-  it('reads the identity and functions Serverless saved', () => {
-    const dir = serviceDir({
-      '.serverless/serverless-state.json': JSON.stringify(state),
-      '.serverless/weather.zip': ''
-    })
-    expect(readPackagedService(dir)).toEqual({
-      service: 'weather',
-      stage: 'dev',
-      region: 'eu-west-2',
-      stackName: 'team-http-api-dev',
-      runtime: 'python3.11',
-      functions: [
-        { key: 'api', name: 'weather-dev-api', runtime: 'python3.11' },
-        { key: 'worker', name: 'weather-dev-worker', runtime: 'python3.11' }
-      ],
-      artifacts: ['weather.zip']
-    })
-  })
-
-  it('ignores a state file an earlier run left', () => {
-    const dir = serviceDir({ '.serverless/serverless-state.json': JSON.stringify(state) })
-    const old = new Date(Date.now() - 3600_000)
-    utimesSync(path.join(dir, '.serverless', 'serverless-state.json'), old, old)
-    expect(readPackagedService(dir, Date.now() - 60_000)).toBeUndefined()
-    expect(readPackagedService(serviceDir({}))).toBeUndefined()
   })
 })

@@ -98232,14 +98232,14 @@ function cache_hashFiles(files) {
 }
 const cache_platform = (/* unused pure expression or super */ null && (`${process.platform}-${os.arch()}`));
 /**
- * node_modules as package-lock.json and this Node ABI make it, with the tarballs it came from (npm's
- * cache): a restored tree is used only once checked file by file against them (node/tree.ts).
+ * node_modules as package-lock.json and this Node ABI make it, with the lockfile's tarballs (gathered
+ * from npm's cache): a restored tree is used only once checked file by file against them (node/tree.ts).
  */
-function nodeModulesCache(dir, lockfile, npmCache) {
+function nodeModulesCache(dir, lockfile, tarballs) {
     const base = `spd-node-modules-${cache_platform}-node${process.versions.modules}-npm-`;
     return {
         name: 'node-modules',
-        paths: [path.join(dir, 'node_modules'), npmCache],
+        paths: [path.join(dir, 'node_modules'), tarballs],
         key: `${base}${cache_hashFiles([lockfile, path.join(dir, 'package.json')])}`,
         restoreKeys: []
     };
@@ -98272,10 +98272,10 @@ function pythonCache(downloadCache, buildKey) {
     return { name: 'python', paths: [downloadCache], key: `spd-python-${buildKey}`, restoreKeys: [] };
 }
 /** The framework and plugins the action provides from its shipped lockfile, with their tarballs. */
-function frameworkCache(dir, npmCache) {
+function frameworkCache(dir, tarballs) {
     return {
         name: 'framework',
-        paths: [path.join(dir, 'node_modules'), npmCache],
+        paths: [path.join(dir, 'node_modules'), tarballs],
         key: `spd-framework-${cache_platform}-node${process.versions.modules}-${path.basename(dir)}`,
         restoreKeys: []
     };

@@ -51,6 +51,7 @@ export async function installNodeModules(dir: string, deps: InstallDeps): Promis
           `node_modules is what ${path.basename(project.lockfile)} gives: ${check.packages} packages, ${check.files} files checked against their tarballs`
         )
         await runScripts(dir, project, deps)
+        rmSync(path.join(modules, '.package-lock.json'), { force: true })
         return 'verified'
       }
       deps.log(

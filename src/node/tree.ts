@@ -1,5 +1,14 @@
 import { createHash } from 'node:crypto'
-import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs'
+import {
+  copyFileSync,
+  existsSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync
+} from 'node:fs'
 import path from 'node:path'
 import { gunzipSync } from 'node:zlib'
 
@@ -33,6 +42,29 @@ interface LockPackage {
 /** npm's own lockfile entries written into node_modules, which npm reads but never runs. */
 const NPM_OWN = new Set(['.package-lock.json'])
 
+/** Where npm's cache keeps the content of an integrity hash, and the hash to check it against. */
+function contentPath(
+  cache: string,
+  integrity: string
+): { file: string; algorithm: string; digest: string } | undefined {
+  const [algorithm, digest] = integrity.split(/\s+/)[0].split(/-(.*)/s)
+  if (!algorithm || !digest) return undefined
+  const hex = Buffer.from(digest, 'base64').toString('hex')
+  return {
+    file: path.join(
+      cache,
+      '_cacache',
+      'content-v2',
+      algorithm,
+      hex.slice(0, 2),
+      hex.slice(2, 4),
+      hex.slice(4)
+    ),
+    algorithm,
+    digest
+  }
+}
+
 /** The tarball of an integrity hash in one of npm's caches, checked against that hash. */
 function tarball(
   integrity: string,
@@ -40,18 +72,15 @@ function tarball(
   project: string,
   resolved?: string
 ): Buffer | undefined {
-  const [algorithm, digest] = integrity.split(/\s+/)[0].split(/-(.*)/s)
-  if (!algorithm || !digest) return undefined
-  const hex = Buffer.from(digest, 'base64').toString('hex')
-  const candidates = caches.map(cache =>
-    path.join(cache, '_cacache', 'content-v2', algorithm, hex.slice(0, 2), hex.slice(2, 4), hex.slice(4))
-  )
+  const first = contentPath('', integrity)
+  if (!first) return undefined
+  const candidates = caches.map(cache => contentPath(cache, integrity)?.file as string)
   // A `file:` dependency's tarball is the project's own file.
   if (resolved?.startsWith('file:')) candidates.push(path.resolve(project, resolved.slice(5)))
   for (const file of candidates) {
     if (!existsSync(file)) continue
     const data = readFileSync(file)
-    if (createHash(algorithm).update(data).digest('base64') === digest) return data
+    if (createHash(first.algorithm).update(data).digest('base64') === first.digest) return data
   }
   return undefined
 }
@@ -171,4 +200,31 @@ function unexpected(modules: string, expected: Set<string>, files: Set<string>):
     return undefined
   }
   return walk(modules)
+}
+
+/**
+ * The lockfile's tarballs, gathered from npm's caches into a folder laid out as npm's cache: what a
+ * node_modules cache entry carries along, so that a restored tree can be proved, without the rest of
+ * a runner's npm cache. Hard links where the file systems allow.
+ */
+export function gatherTarballs(lockfile: string, caches: string[], into: string): number {
+  const lock = JSON.parse(readFileSync(lockfile, 'utf8')) as { packages?: Record<string, LockPackage> }
+  let gathered = 0
+  for (const entry of Object.values(lock.packages ?? {})) {
+    if (!entry.integrity || entry.link) continue
+    const target = contentPath(into, entry.integrity)
+    if (!target || existsSync(target.file)) continue
+    const source = caches
+      .map(cache => contentPath(cache, entry.integrity as string)?.file)
+      .find(file => file && existsSync(file))
+    if (!source) continue
+    mkdirSync(path.dirname(target.file), { recursive: true })
+    try {
+      linkSync(source, target.file)
+    } catch {
+      copyFileSync(source, target.file)
+    }
+    gathered++
+  }
+  return gathered
 }

@@ -1,4 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import os from 'node:os'
 import path from 'node:path'
 import { frameworkCache, nodeModulesCache, CacheSession } from '../cache.js'
 import { COMMAND_TRAITS } from '../commands.js'
@@ -13,6 +15,7 @@ import {
   providedFramework
 } from '../framework.js'
 import { installNodeModules, type InstallDeps } from '../node/install.js'
+import { gatherTarballs } from '../node/tree.js'
 import { nodeProject } from '../node/project.js'
 import type { Edges } from '../edges.js'
 import { UserError } from '../errors.js'
@@ -116,29 +119,31 @@ export async function installNode(ctx: RunContext): Promise<void> {
   const { config, inputs, edges } = ctx
   await edges.runner.group('Node dependencies', async () => {
     const npmCache = npmCacheDir(ctx)
-    const deps: InstallDeps = {
+    const deps = (tarballs?: string): InstallDeps => ({
       exec: edges.exec,
-      env: envFor(ctx, 'package-manager', {
-        referenced: referencedVariables(npmConfigs(ctx)),
-        extra: { npm_config_cache: npmCache }
-      }),
+      env: envFor(ctx, 'package-manager', { referenced: referencedVariables(npmConfigs(ctx)) }),
       log: edges.runner.info,
       warn: edges.runner.warning,
       notice: (message, title) => edges.runner.notice(message, { title }),
-      npmCaches: [npmCache]
-    }
+      npmCaches: tarballs ? [npmCache, tarballs] : [npmCache]
+    })
     const project = nodeProject(config.dir)
     // Only npm's lockfile says what each installed file must be; other trees are installed every run.
-    const modules =
-      project?.manager === 'npm' && project.lockfile
-        ? nodeModulesCache(config.dir, project.lockfile, npmCache)
-        : undefined
-    if (modules) await ctx.caches.restore(modules, existsSync(modules.paths[0]))
-    const installed = await installNodeModules(config.dir, deps)
-    ctx.report.nodeModules = installed
-    if (modules && installed === 'installed') ctx.caches.planSave(modules)
-    if (ownFramework(config.dir)) {
-      ctx.framework = frameworkAt(ownFramework(config.dir) as string, 'project')
+    if (project?.manager === 'npm' && project.lockfile) {
+      const tarballs = tarballsDir(ctx, project.lockfile)
+      const modules = nodeModulesCache(config.dir, project.lockfile, tarballs)
+      await ctx.caches.restore(modules, existsSync(modules.paths[0]))
+      ctx.report.nodeModules = await installNodeModules(config.dir, deps(tarballs))
+      if (ctx.report.nodeModules === 'installed') {
+        gatherTarballs(project.lockfile, [npmCache], tarballs)
+        ctx.caches.planSave(modules)
+      }
+    } else {
+      ctx.report.nodeModules = await installNodeModules(config.dir, deps())
+    }
+    const own = ownFramework(config.dir)
+    if (own) {
+      ctx.framework = frameworkAt(own, 'project')
       return
     }
     const provided = providedFramework(config, {
@@ -146,10 +151,18 @@ export async function installNode(ctx: RunContext): Promise<void> {
       framework: inputs.framework,
       toolCache: ctx.paths.toolCache
     })
-    const cache = provided.lockfile ? frameworkCache(provided.dir, npmCache) : undefined
-    const outcome = cache ? await ctx.caches.restore(cache, existsSync(cache.paths[0])) : undefined
-    if (cache && (outcome === 'miss' || outcome === 'partial')) ctx.caches.planSave(cache)
-    ctx.framework = await installProvided(provided, deps)
+    if (!provided.lockfile) {
+      ctx.framework = await installProvided(provided, deps())
+      return
+    }
+    const tarballs = tarballsDir(ctx, provided.lockfile)
+    const cache = frameworkCache(provided.dir, tarballs)
+    const outcome = await ctx.caches.restore(cache, existsSync(cache.paths[0]))
+    ctx.framework = await installProvided(provided, deps(tarballs))
+    if (outcome === 'miss' || outcome === 'partial') {
+      gatherTarballs(provided.lockfile, [npmCache], tarballs)
+      ctx.caches.planSave(cache)
+    }
   })
   tellCaches(ctx)
   tell(ctx, {
@@ -157,13 +170,21 @@ export async function installNode(ctx: RunContext): Promise<void> {
   })
 }
 
+/** Where a lockfile's tarballs are gathered for its cache entry: one folder per lockfile, in the tool cache. */
+function tarballsDir(ctx: RunContext, lockfile: string): string {
+  return ctx.paths.toolCache(
+    'npm-tarballs',
+    createHash('sha256').update(readFileSync(lockfile)).digest('hex').slice(0, 16)
+  )
+}
+
 /**
- * Where npm keeps the tarballs it installs from: the one npm is configured with, else the action's
- * own in the tool cache. Its content is named by its hash and checked against it on every read, so a
- * cache an earlier job left can be reused.
+ * Where npm keeps the tarballs it installs from, as npm is configured (else its default). Its content
+ * is named by its hash and checked against it on every read.
  */
 function npmCacheDir(ctx: RunContext): string {
-  return ctx.edges.env.npm_config_cache || ctx.edges.env.NPM_CONFIG_CACHE || ctx.paths.toolCache('npm-cache')
+  const env = ctx.edges.env
+  return env.npm_config_cache || env.NPM_CONFIG_CACHE || path.join(env.HOME || os.homedir(), '.npm')
 }
 
 /** The package managers' configuration files a private registry's token may be named in. */

@@ -1,3 +1,5 @@
+import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs'
+import path from 'node:path'
 import { known, stackAccess, tell, type RunContext } from '../context.js'
 import { rollbackFailedAdvice, serverlessError } from '../diagnosis.js'
 import { UserError } from '../errors.js'
@@ -19,6 +21,24 @@ import { missingStack, settledStack, STACK_WAIT_MS } from './stack-state.js'
  * Releasing what the build made: the stack made ready, `serverless deploy` of exactly that package,
  * the URL from the stack, the smoke test, and the rollback when it fails.
  */
+
+/** A copy of a folder made of hard links: no bytes copied, and the files serverless uploads are the same files. */
+function linkTree(from: string, to: string): void {
+  rmSync(to, { recursive: true, force: true })
+  mkdirSync(to, { recursive: true })
+  for (const entry of readdirSync(from, { withFileTypes: true })) {
+    const source = path.join(from, entry.name)
+    if (entry.isDirectory()) linkTree(source, path.join(to, entry.name))
+    else
+      try {
+        linkSync(source, path.join(to, entry.name))
+      } catch (error) {
+        // The runner's temp folder on another file system than the workspace: a copy, then.
+        if ((error as { code?: string }).code !== 'EXDEV') throw error
+        copyFileSync(source, path.join(to, entry.name))
+      }
+  }
+}
 
 /**
  * Before a deploy: waits out another run's update, and clears a stack whose first create failed
@@ -62,7 +82,14 @@ export async function deployPackage(ctx: RunContext): Promise<void> {
   const identity = known(ctx, 'identity')
   const started = new Date(ctx.edges.clock.now() - 5000)
   ctx.deployStartedAt = started.getTime()
+  const artifacts = path.join(ctx.config.dir, '.serverless')
+  const kept = ctx.paths.temp('deployed-package')
+  linkTree(artifacts, kept)
   const result = await serverless(ctx, ['deploy', '--package', '.serverless'], ctx.inputs.args)
+  // `deploy --package` deletes .serverless when it is done; a plain deploy leaves it, and later steps
+  // (an upload, an attestation) read what was deployed from there.
+  if (!existsSync(artifacts)) renameSync(kept, artifacts)
+  else rmSync(kept, { recursive: true, force: true })
   if (result.exitCode === 0) return
   // The cause is the first resource that failed, from the stack's events, and the stage's state after.
   const failure = await firstFailure(identity.stackName, started, stackAccess(ctx)).catch(() => undefined)
@@ -104,7 +131,7 @@ export async function smokeTestDeploy(ctx: RunContext): Promise<void> {
   }
   // A rehearsal against LocalStack or moto reports an AWS URL that nothing serves.
   if (!inputs.smokeTestUrl && edges.env.AWS_ENDPOINT_URL) {
-    report.smoke = 'not run: AWS_ENDPOINT_URL is set (a rehearsal; set smoke-test-url to probe one)'
+    report.smoke = `not run: AWS_ENDPOINT_URL is set (a rehearsal: nothing serves the emulator's API${ctx.report.verification?.includes('GET ') ? ', and the artifact check called the handler instead' : ''}; set smoke-test-url to probe one)`
     edges.runner.info(`Smoke test ${report.smoke}.`)
     return
   }

@@ -1,0 +1,216 @@
+import { chmodSync, existsSync, readdirSync, rmSync } from 'node:fs'
+import path from 'node:path'
+import { asset } from './assets.js'
+import type { StatusRange } from './inputs.js'
+import type { Exec } from './exec.js'
+import type { ServiceFunction } from './packaged.js'
+
+/**
+ * Verifying the artifacts before anything is uploaded. The static check (py/verify_artifact.py) reads
+ * every zip a function runs from: machine code for the target's architecture, extensions for the
+ * runtime's Python, wheels for its Amazon Linux, a handler that resolves, sizes under Lambda's limits.
+ * The dynamic check (py/lambda_check.py) unzips them read-only and, in a fresh interpreter of the
+ * runtime's version with no credentials and no network, imports each handler and calls it with the
+ * event its HTTP trigger sends. Both are run by the action's Python, which is the runtime's version.
+ */
+
+export interface StaticProblem {
+  kind: string
+  function: string
+  functions?: string[]
+  zip: string
+  file?: string
+  package?: string | null
+  version?: string | null
+  found: string
+  needed: string
+  fix: string
+  files?: number
+}
+
+export interface StaticReport {
+  problems: StaticProblem[]
+  notes: { kind: string; function?: string; zip?: string; file?: string; message: string }[]
+  packages: { name: string; version: string; tags: string[]; zip: string }[]
+  zips: { zip: string; path: string; entries: number; bytes: number; unzipped: number }[]
+  seconds: number
+}
+
+export interface FunctionCheck {
+  key: string
+  name: string
+  passed: boolean
+  imported: boolean
+  importSeconds?: number
+  invocations: {
+    kind: string
+    method: string
+    path: string
+    status?: number
+    seconds: number
+    passed: boolean
+  }[]
+  error?: { kind: string; message: string; traceback?: string[]; fix?: string } | null
+  log?: string[]
+  seconds?: number
+}
+
+export interface DynamicReport {
+  passed: boolean
+  functions: FunctionCheck[]
+}
+
+export interface VerifyDeps {
+  exec: Exec
+  /** The action's Python: the runtime's version. */
+  python: string
+  /** Its environment (child-env.ts: 'python'). */
+  env: Record<string, string>
+}
+
+async function runJson<T>(deps: VerifyDeps, args: string[], input?: unknown): Promise<T> {
+  const result = await deps.exec(deps.python, args, {
+    env: deps.env,
+    silent: true,
+    input: input === undefined ? undefined : JSON.stringify(input)
+  })
+  if (result.exitCode !== 0) {
+    throw new Error(
+      `${path.basename(args.find(arg => arg.endsWith('.py')) ?? 'check')} failed (exit code ${result.exitCode}): ${result.stderr.trim().split('\n').slice(-5).join('\n')}`
+    )
+  }
+  return JSON.parse(result.stdout) as T
+}
+
+/** The static check of every function's zips. */
+export function staticCheck(
+  deps: VerifyDeps,
+  spec: { runtime: string; architecture: string; functions: ServiceFunction[] }
+): Promise<StaticReport> {
+  return runJson<StaticReport>(deps, ['-I', '-S', asset('py', 'verify_artifact.py')], {
+    runtime: spec.runtime,
+    architecture: spec.architecture,
+    functions: spec.functions
+      .filter(fn => fn.artifact && fn.handler)
+      .map(fn => ({
+        name: fn.name,
+        key: fn.key,
+        handler: fn.handler,
+        artifact: fn.artifact,
+        layers: fn.layers
+      }))
+  })
+}
+
+/** Whether this machine can run the target's machine code (natively, or with qemu-user and binfmt). */
+export async function canRun(deps: VerifyDeps, architecture: string): Promise<boolean> {
+  const result = await deps.exec(
+    deps.python,
+    ['-I', '-S', asset('py', 'lambda_check.py'), '--can-run', architecture],
+    {
+      env: deps.env,
+      silent: true
+    }
+  )
+  return result.exitCode === 0 && result.stdout.trim() === 'true'
+}
+
+export interface DynamicSpec {
+  functions: ServiceFunction[]
+  region: string
+  stage: string
+  /** smoke-test-path: each HTTP trigger is called with it; undefined imports only. */
+  path?: string
+  expect: StatusRange[]
+  /** A folder with the runtime's boto3 and botocore, as Lambda provides them. */
+  boto?: string
+  /** Where the zips are unpacked; removed afterwards. */
+  workDir: string
+}
+
+/** Unpacks every zip once (read-only), then imports and calls each function in its own interpreter. */
+export async function dynamicCheck(deps: VerifyDeps, spec: DynamicSpec): Promise<DynamicReport> {
+  const functions = spec.functions.filter(fn => fn.artifact && fn.handler)
+  const folders = new Map<string, string>()
+  for (const zip of functions.flatMap(fn => [fn.artifact as string, ...fn.layers]))
+    if (!folders.has(zip)) folders.set(zip, path.join(spec.workDir, `${folders.size}`))
+  removeReadOnly(spec.workDir)
+  try {
+    const unpacked = await deps.exec(
+      deps.python,
+      ['-I', '-S', asset('py', 'unpack.py'), ...[...folders].flatMap(([zip, dir]) => [zip, dir])],
+      { env: deps.env, silent: true }
+    )
+    if (unpacked.exitCode !== 0) throw new Error(`Unpacking the artifacts failed: ${unpacked.stderr.trim()}`)
+    return await runJson<DynamicReport>(deps, ['-I', '-B', '-S', asset('py', 'lambda_check.py')], {
+      functions: functions.map(fn => ({
+        key: fn.key,
+        name: fn.name,
+        handler: fn.handler,
+        root: folders.get(fn.artifact as string),
+        layers: fn.layers.map(zip => folders.get(zip)),
+        environment: fn.environment,
+        memorySize: fn.memorySize,
+        timeout: fn.timeout,
+        events: spec.path
+          ? fn.http.map(kind => ({
+              kind,
+              method: 'GET',
+              path: spec.path,
+              ...(kind === 'http' ? { stage: spec.stage } : {})
+            }))
+          : []
+      })),
+      boto: spec.boto ?? null,
+      region: spec.region,
+      expect: spec.expect.map(range => [range.from, range.to])
+    })
+  } finally {
+    removeReadOnly(spec.workDir)
+  }
+}
+
+/** Removes a folder the check made read-only (a non-root runner cannot delete in a 0555 folder). */
+export function removeReadOnly(dir: string): void {
+  if (!existsSync(dir)) return
+  const open = (folder: string) => {
+    chmodSync(folder, 0o755)
+    for (const entry of readdirSync(folder, { withFileTypes: true }))
+      if (entry.isDirectory()) open(path.join(folder, entry.name))
+  }
+  open(dir)
+  rmSync(dir, { recursive: true, force: true })
+}
+
+/** A function failed because its code needs boto3, which Lambda provides and the zip does not carry. */
+export function needsBoto(report: DynamicReport): boolean {
+  return report.functions.some(
+    fn => fn.error?.kind === 'import' && /No module named '(boto3|botocore)'/.test(fn.error.message)
+  )
+}
+
+/** One error's text for the static check's problems: each names the function, the file, what and the fix. */
+export function describeProblems(problems: StaticProblem[]): string {
+  return problems
+    .map(problem => {
+      const where = `${problem.functions && problem.functions.length > 1 ? problem.functions.join(', ') : problem.function}: ${problem.zip}${problem.file ? ` › ${problem.file}` : ''}${problem.files && problem.files > 1 ? ` (and ${problem.files - 1} more files like it)` : ''}`
+      return `${where}: ${problem.found}; Lambda needs ${problem.needed}. ${problem.fix}`
+    })
+    .join('\n')
+}
+
+/** One error's text for a function the dynamic check refused. */
+export function describeFailure(fn: FunctionCheck): string {
+  const error = fn.error
+  if (!error) return `${fn.name} failed the check.`
+  return [
+    `${fn.name} (${fn.key}): ${error.message}`,
+    ...(error.traceback?.length
+      ? ['Traceback (last frames):', ...error.traceback.map(line => `  ${line}`)]
+      : []),
+    ...(fn.log?.length ? ['What it printed:', ...fn.log.slice(-10).map(line => `  ${line}`)] : []),
+    error.fix ? `Fix: ${error.fix}` : ''
+  ]
+    .filter(Boolean)
+    .join('\n')
+}
