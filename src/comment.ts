@@ -1,5 +1,6 @@
 import { getOctokit } from '@actions/github'
 import { readFileSync } from 'node:fs'
+import { clip, code, escapeMarkdown } from './markdown.js'
 
 /**
  * One sticky comment per service and stage on a pull request: created by the first preview deploy,
@@ -31,8 +32,10 @@ export function pullRequestOf(env: Readonly<Record<string, string | undefined>>)
   return { owner, repo, number, headSha: payload.pull_request?.head?.sha }
 }
 
+/** The hidden marker of a service's and stage's comment; only name characters reach it, so nothing closes it early. */
 export function marker(service: string, stage: string): string {
-  return `<!-- serverless-python-deploy preview: ${service}/${stage} -->`
+  const name = (text: string) => text.replace(/[^\w.-]/g, '_')
+  return `<!-- serverless-python-deploy preview: ${name(service)}/${name(stage)} -->`
 }
 
 export interface CommentOptions {
@@ -46,6 +49,25 @@ export interface CommentOptions {
 
 export type CommentResult = { url: string; created: boolean } | { refused: string }
 
+/** Who the token writes as: its user, or (an installation token, which may not ask) undefined. */
+async function identity(octokit: ReturnType<typeof getOctokit>): Promise<string | undefined> {
+  try {
+    return (await octokit.rest.users.getAuthenticated()).data.login
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Whether a comment is the token's own: by its login when the token can say who it is; else (the
+ * workflow's GITHUB_TOKEN, which writes as github-actions[bot], or another app's installation token)
+ * by a bot account, which no person can post as.
+ */
+function writtenBy(user: { login?: string; type?: string } | undefined, author: string | undefined): boolean {
+  if (!user) return false
+  return author ? user.login === author : user.type === 'Bot'
+}
+
 export async function upsertComment(options: CommentOptions): Promise<CommentResult> {
   const octokit = getOctokit(options.token, { baseUrl: options.apiUrl })
   const { owner, repo, number } = options.pullRequest
@@ -57,7 +79,11 @@ export async function upsertComment(options: CommentOptions): Promise<CommentRes
       issue_number: number,
       per_page: 100
     })
-    const mine = comments.find(comment => comment.body?.includes(options.marker))
+    const author = await identity(octokit)
+    // Only a comment this token's own identity wrote is the action's: anyone can post the marker.
+    const mine = comments.find(
+      comment => comment.body?.includes(options.marker) && writtenBy(comment.user ?? undefined, author)
+    )
     if (mine) {
       const updated = await octokit.rest.issues.updateComment({ owner, repo, comment_id: mine.id, body })
       return { url: updated.data.html_url, created: false }
@@ -86,31 +112,49 @@ export interface PreviewState {
   runUrl?: string
 }
 
-/** The comment's text: what a reviewer needs, in a few lines. */
+/**
+ * The comment's text: what a reviewer needs, in a few lines. Every value is the pull request's to
+ * choose (the service's name, the URL from its stack, errors that quote its files), so each is made
+ * inert Markdown (markdown.ts); the URL is shown only as a single-line https:// URL.
+ */
 export function previewBody(state: PreviewState): string {
+  const service = code(state.service, 80)
   const title = state.removed
-    ? `🗑️ Preview of \`${state.service}\` removed`
+    ? `🗑️ Preview of ${service} removed`
     : state.failed
-      ? `❌ Preview of \`${state.service}\` failed`
-      : `🚀 Preview of \`${state.service}\` deployed`
+      ? `❌ Preview of ${service} failed`
+      : `🚀 Preview of ${service} deployed`
+  const url = state.url && isServiceUrl(state.url) ? state.url : undefined
   const rows: [string, string | undefined][] = [
-    ['URL', state.removed ? undefined : state.url],
-    ['Stage', `\`${state.stage}\``],
-    ['Commit', state.commit ? `\`${state.commit.slice(0, 7)}\`` : undefined],
-    ['Smoke test', state.removed ? undefined : state.smoke],
-    ['Error', state.failed?.split('\n')[0]]
+    ['URL', state.removed || !url ? undefined : url],
+    ['Stage', code(state.stage, 40)],
+    ['Commit', state.commit ? code(state.commit.slice(0, 7), 7) : undefined],
+    ['Smoke test', state.removed || !state.smoke ? undefined : escapeMarkdown(clip(state.smoke, 300))],
+    ['Error', state.failed ? escapeMarkdown(clip(state.failed.split('\n')[0], 300)) : undefined]
   ]
   return [
     `### ${title}`,
     '',
     '| | |',
     '| --- | --- |',
-    ...rows
-      .filter(([, value]) => value)
-      .map(([name, value]) => `| ${name} | ${String(value).replace(/\|/g, '\\|')} |`),
+    ...rows.filter(([, value]) => value).map(([name, value]) => `| ${name} | ${value} |`),
     '',
     state.removed
       ? 'The stage and its stack were removed when the pull request closed.'
-      : `Updated on every push${state.runUrl ? ` ([run](${state.runUrl}))` : ''}.`
+      : `Updated on every push${state.runUrl && isServiceUrl(state.runUrl) ? ` ([run](${state.runUrl}))` : ''}.`
   ].join('\n')
+}
+
+/**
+ * A URL the action puts in the url output and the comment: https, one line, nothing Markdown or HTML
+ * could read as more than a URL. A stack's outputs are the template's to say, and a pull request
+ * writes the template.
+ */
+export function isServiceUrl(text: string): boolean {
+  if (!/^https:\/\/[^\s<>"'`|\\()[\]{}]+$/.test(text)) return false
+  try {
+    return new URL(text).protocol === 'https:'
+  } catch {
+    return false
+  }
 }

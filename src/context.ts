@@ -53,6 +53,8 @@ export interface RunContext {
   /** When this run's deploy started: the functions' logs are read from then on. */
   deployStartedAt?: number
   smoke?: SmokeResult
+  /** The installed packages whose install scripts did not run (not approved in allowScripts). */
+  skippedScripts: string[]
 }
 
 /** The parts of the context that a step fills in for the ones after it. */

@@ -271,8 +271,17 @@ export function readInputs(get: Getter): Inputs {
   const argsText = text('args') ?? ''
   const args = splitArgs(argsText)
   for (const arg of args) {
-    const flag = arg.split('=')[0]
-    if (OWNED_FLAGS[flag]) throw bad('args', argsText, `${flag} is not taken in args: ${OWNED_FLAGS[flag]}.`)
+    // `-hv` is `-h -v` to Serverless' parser: each letter of a combined short flag is checked on its own.
+    const flags = /^-[a-zA-Z]{2,}$/.test(arg)
+      ? [...arg.slice(1)].map(letter => `-${letter}`)
+      : [arg.split('=')[0]]
+    for (const flag of flags)
+      if (OWNED_FLAGS[flag])
+        throw bad(
+          'args',
+          argsText,
+          `${flag}${flag === arg.split('=')[0] ? '' : ` (in ${arg})`} is not taken in args: ${OWNED_FLAGS[flag]}.`
+        )
   }
 
   return {

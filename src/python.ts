@@ -1,13 +1,21 @@
 import * as tc from '@actions/tool-cache'
 import { HttpClient } from '@actions/http-client'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { UserError } from './errors.js'
 import type { Exec } from './exec.js'
 
-/** The manifest actions/setup-python reads; its builds run `setup.sh` into the shared tool cache. */
-export const PYTHON_MANIFEST_URL =
-  'https://raw.githubusercontent.com/actions/python-versions/main/versions-manifest.json'
+/**
+ * The manifest actions/setup-python reads, pinned to one commit of actions/python-versions
+ * (2026-08-12), with its sha256: a manifest that moved would be a manifest nobody reviewed. Its
+ * builds run `setup.sh` into the shared tool cache. Updating it: take a newer commit's
+ * versions-manifest.json, and its sha256 (sha256sum of the raw file).
+ */
+export const PYTHON_MANIFEST = {
+  url: 'https://raw.githubusercontent.com/actions/python-versions/7ecd5646f5754416c84a566afefc50324526a3d9/versions-manifest.json',
+  sha256: 'a347426f697c90e5569ef8dadf2a4467bb9ae2459c9f11c26b78b7ed8c1c51ba'
+}
 
 export interface Interpreter {
   /** Full version, `3.11.9`. */
@@ -34,7 +42,7 @@ export interface PythonOptions {
   /** `3.11` or `3.11.9`. */
   version: string
   arch: string
-  manifestUrl: string
+  source: DownloadSource
   /** Where the `python3`, `python3.X` and `pip` shims go; it is put first on PATH. */
   binDir: string
 }
@@ -83,16 +91,23 @@ export async function findInToolCache(
   return found && matches(version, found.version) ? { ...found, source: 'tool-cache' } : undefined
 }
 
-type Manifest = tc.IToolRelease[]
+/** A file of the manifest; `sha256` is a mirror's addition (actions/python-versions gives none). */
+type ManifestFile = tc.IToolReleaseFile & { sha256?: string }
+type Manifest = (Omit<tc.IToolRelease, 'files'> & { files: ManifestFile[] })[]
 
-/** Picks a build for this machine; tool-cache matches the OS release exactly, so fall back to the newest build for the platform. */
+/**
+ * The build a version resolves to, for this machine: tool-cache matches the OS release exactly, so the
+ * newest build for the platform is the fallback. `sha256` when the manifest gives one (a mirror's).
+ */
 export async function pickRelease(
   manifest: Manifest,
   version: string,
   arch: string
-): Promise<{ version: string; url: string } | undefined> {
-  const exact = await tc.findFromManifest(version, true, manifest, arch)
-  if (exact?.files[0]) return { version: exact.version, url: exact.files[0].download_url }
+): Promise<{ version: string; url: string; sha256?: string } | undefined> {
+  const exact = await tc.findFromManifest(version, true, manifest as tc.IToolRelease[], arch)
+  const exactFile = exact?.files[0] as ManifestFile | undefined
+  if (exact && exactFile)
+    return { version: exact.version, url: exactFile.download_url, sha256: exactFile.sha256 }
   const candidates = manifest.filter(release => release.stable && matches(version, release.version))
   for (const release of candidates) {
     const files = release.files
@@ -100,27 +115,132 @@ export async function pickRelease(
       .sort((a, b) =>
         (b.platform_version ?? '').localeCompare(a.platform_version ?? '', undefined, { numeric: true })
       )
-    if (files[0]) return { version: release.version, url: files[0].download_url }
+    if (files[0]) return { version: release.version, url: files[0].download_url, sha256: files[0].sha256 }
   }
   return undefined
 }
 
+/** What a download of Python needs besides the manifest: GitHub's API, for a release asset's digest. */
+export interface DownloadSource {
+  manifestUrl: string
+  /** The manifest's own sha256, when it is the pinned one. */
+  manifestSha256?: string
+  /** GITHUB_API_URL, and a token for it (github-token: the API allows few unauthenticated calls). */
+  apiUrl: string
+  token?: string
+}
+
+function https(what: string, url: string): URL {
+  let parsed: URL | undefined
+  try {
+    parsed = new URL(url)
+  } catch {
+    parsed = undefined
+  }
+  if (parsed?.protocol !== 'https:')
+    throw new UserError(
+      `${what} is '${url}': Python builds are downloaded over https only, so that what setup.sh installs is what was published. Use an https:// URL.`,
+      { title: 'Python download refused' }
+    )
+  return parsed
+}
+
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex')
+
+/**
+ * The sha256 a build must have: the manifest's, or for a GitHub release asset, the digest GitHub
+ * records for it (release assets carry one since 2025).
+ */
+async function expectedDigest(
+  release: { url: string; sha256?: string },
+  source: DownloadSource,
+  http: HttpClient
+): Promise<string> {
+  if (release.sha256) return release.sha256.toLowerCase()
+  const asset = /^https:\/\/github\.com\/([^/]+)\/([^/]+)\/releases\/download\/([^/]+)\/([^/]+)$/.exec(
+    release.url
+  )
+  if (asset) {
+    const [, owner, repo, tag, name] = asset
+    const response = await http.getJson<{ assets?: { name?: string; digest?: string }[] }>(
+      `${source.apiUrl}/repos/${owner}/${repo}/releases/tags/${tag}`,
+      source.token ? { authorization: `Bearer ${source.token}` } : {}
+    )
+    const digest = response.result?.assets?.find(entry => entry.name === decodeURIComponent(name))?.digest
+    if (digest?.startsWith('sha256:')) return digest.slice('sha256:'.length).toLowerCase()
+  }
+  throw new UserError(
+    `The Python build ${release.url} has no checksum to verify it against (the manifest names none, and it is no GitHub release asset with a digest). Nothing was installed. Use a manifest that gives each file's sha256, or install that Python before this step.`,
+    { title: 'Python download not verified' }
+  )
+}
+
+/** Why the network refused, in a word a person recognises, for messages. */
+function reason(error: unknown): string {
+  const code =
+    (error as { code?: string; cause?: { code?: string } }).code ??
+    (error as { cause?: { code?: string } }).cause?.code
+  return code
+    ? `${code}${(error as Error).message?.includes(code) ? '' : `: ${(error as Error).message}`}`
+    : String((error as Error).message ?? error)
+}
+
+/**
+ * Downloads a build from the manifest actions/setup-python uses, pinned to one commit and checked
+ * against its sha256, and verifies the build's archive before its installer (setup.sh) runs, with
+ * the child environment a Python installer gets (no token, no credentials).
+ */
 export async function download(
   version: string,
   arch: string,
-  manifestUrl: string,
+  source: DownloadSource,
   deps: PythonDeps
 ): Promise<Interpreter> {
+  const manifestUrl = https('The Python versions manifest', source.manifestUrl)
   const http = new HttpClient('serverless-python-deploy')
-  const response = await http.getJson<Manifest>(manifestUrl)
-  const release = await pickRelease(response.result ?? [], version, arch)
-  if (!release) {
+  const where = `Python ${version} is not on this runner (not on PATH, not in the tool cache)`
+  let text: string
+  try {
+    const response = await http.get(manifestUrl.href)
+    if (response.message.statusCode !== 200) throw new Error(`HTTP ${response.message.statusCode}`)
+    text = await response.readBody()
+  } catch (error) {
     throw new UserError(
-      `Python ${version} has no build for ${process.platform}/${arch} in ${manifestUrl}. Set python-version (or provider.runtime) to a released Lambda Python version, or install that Python before this step.`
+      `${where}, and its versions manifest could not be read from ${manifestUrl.host} (${reason(error)}). Install that Python in an earlier step (actions/setup-python), or let the runner reach ${manifestUrl.host}.`,
+      { title: 'Python not available' }
     )
   }
-  deps.log(`Downloading Python ${release.version} from ${release.url}`)
-  const archive = await tc.downloadTool(release.url)
+  if (source.manifestSha256 && sha256(Buffer.from(text)) !== source.manifestSha256)
+    throw new UserError(
+      `The Python versions manifest from ${manifestUrl.href} is not the pinned one (its sha256 differs). Nothing was installed.`,
+      { title: 'Python download not verified' }
+    )
+  const release = await pickRelease(JSON.parse(text) as Manifest, version, arch)
+  if (!release) {
+    throw new UserError(
+      `Python ${version} has no build for ${process.platform}/${arch} in ${manifestUrl.href}. Set python-version (or provider.runtime) to a released Lambda Python version, or install that Python before this step.`
+    )
+  }
+  https(`Python ${release.version}'s download URL`, release.url)
+  const digest = await expectedDigest(release, source, http)
+  deps.log(`Downloading Python ${release.version} from ${release.url} (sha256 ${digest})`)
+  let archive: string
+  try {
+    archive = await tc.downloadTool(release.url)
+  } catch (error) {
+    throw new UserError(
+      `${where}, and its download from ${new URL(release.url).host} failed (${reason(error)}). Install that Python in an earlier step (actions/setup-python), or let the runner reach ${new URL(release.url).host}.`,
+      { title: 'Python not available' }
+    )
+  }
+  const got = sha256(readFileSync(archive))
+  if (got !== digest) {
+    rmSync(archive, { force: true })
+    throw new UserError(
+      `The Python ${release.version} build from ${release.url} has sha256 ${got}, not ${digest}: it is not what was published. Nothing was installed.`,
+      { title: 'Python download not verified' }
+    )
+  }
   const extracted = await tc.extractTar(archive)
   // The build's own installer lays it out in $RUNNER_TOOL_CACHE/Python/<version>/<arch>, as setup-python does.
   const setup = await deps.exec('bash', ['./setup.sh'], { cwd: extracted, env: deps.setupEnv })
@@ -140,7 +260,7 @@ export async function setupPython(options: PythonOptions, deps: PythonDeps): Pro
   const interpreter =
     (await findOnPath(options.version, deps)) ??
     (await findInToolCache(options.version, options.arch, deps)) ??
-    (await download(options.version, options.arch, options.manifestUrl, deps))
+    (await download(options.version, options.arch, options.source, deps))
   const shims = expose(interpreter, options.binDir, deps.addPath)
   deps.log(`Python ${interpreter.version} (${interpreter.source}): ${interpreter.executable}`)
   return { ...interpreter, shims }

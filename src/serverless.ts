@@ -203,6 +203,24 @@ export function printService(
 
 /** Throws the diagnosis of a failed serverless run: its cause and fix when a rule knows it. */
 export function failed(ctx: RunContext, what: string, result: ServerlessResult): never {
+  // A package whose install script did not run, missing what the script makes: it needs the script,
+  // and nobody approved it. (Any failure's stack names serverless' own files: only a missing file counts.)
+  const missing = result.output
+    .split('\n')
+    .filter(line =>
+      /Cannot find module|ENOENT|no such file or directory|could not be found|not installed|Could not locate the bindings file/i.test(
+        line
+      )
+    )
+  const unapproved = ctx.skippedScripts.find(name =>
+    missing.some(line => line.includes(`node_modules/${name}/`))
+  )
+  if (unapproved) {
+    throw new UserError(
+      `serverless ${what} failed in ${unapproved}, whose install script was not run: package.json's allowScripts does not approve it (npm 12 blocks unreviewed install scripts too). If ${unapproved} needs its script, review it and approve it with npm approve-scripts ${unapproved} (npm install-scripts approve ${unapproved} from npm 12), then commit package.json.`,
+      { title: 'Install script not approved' }
+    )
+  }
   const found = diagnose(result.output, {
     command: ctx.inputs.command,
     dir: ctx.config.dir,

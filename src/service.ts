@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs'
 import path from 'node:path'
 import YAML, { type CollectionTag, type ScalarTag } from 'yaml'
 import { UserError } from './errors.js'
@@ -130,6 +130,17 @@ export function readServiceConfig(workingDirectory: string, root = process.cwd()
     throw new UserError(
       `Input 'working-directory' is '${workingDirectory}': no such folder (${dir}). Set it to the folder that holds serverless.yml, relative to the repository root (did the workflow run actions/checkout?).`,
       { title: 'No service folder' }
+    )
+  }
+  // The service is the repository's: a path or a link that leads out of it would deploy what another
+  // job, or another checkout on a self-hosted runner, left there.
+  const real = realpathSync(dir)
+  const workspace = realpathSync(root)
+  const inside = path.relative(workspace, real)
+  if (inside === '..' || inside.startsWith(`..${path.sep}`) || path.isAbsolute(inside)) {
+    throw new UserError(
+      `Input 'working-directory' is '${workingDirectory}': it resolves to ${real}, outside the repository (${workspace}). Set it to a folder inside the repository, relative to its root.`,
+      { title: 'Service folder outside the repository' }
     )
   }
   const configFile = CONFIG_FILES.map(name => path.join(dir, name)).find(file => existsSync(file))

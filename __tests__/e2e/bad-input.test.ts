@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals'
 import { CloudFormationClient, CreateStackCommand, DeleteStackCommand } from '@aws-sdk/client-cloudformation'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, symlinkSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import YAML from 'yaml'
@@ -54,6 +54,7 @@ async function runCase(c: BadCase): Promise<ActionRun> {
     mkdirSync(path.dirname(path.join(root, name)), { recursive: true })
     writeFileSync(path.join(root, name), text)
   }
+  for (const [name, target] of Object.entries(c.links ?? {})) symlinkSync(target, path.join(root, name))
   return runAction({
     inputs: c.inputs ?? {},
     env: {

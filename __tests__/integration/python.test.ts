@@ -254,13 +254,83 @@ describe('download and setupPython from a loopback release', () => {
     await server?.close()
   })
 
+  const installedDir = () => path.join(process.env.RUNNER_TOOL_CACHE!, 'Python', source.version, 'x64')
+
+  it('refuses a manifest over http before asking it anything, and installs nothing', async () => {
+    const count = server.requests.length
+    const plain = server.manifestUrl.replace(/^https:/, 'http:')
+    const failure = download(
+      source.minor,
+      'x64',
+      { manifestUrl: plain, apiUrl: 'https://api.invalid' },
+      deps()
+    )
+    await expect(failure).rejects.toThrow(
+      `The Python versions manifest is '${plain}': Python builds are downloaded over https only`
+    )
+    expect(server.requests.length).toBe(count)
+    expect(existsSync(installedDir())).toBe(false)
+  })
+
+  it('refuses a build whose sha256 is not the manifest’s, before its setup.sh runs', async () => {
+    const tarball = withToolCacheDefault(buildPythonRelease(source.executable, source.version))
+    const tampered = await serveRelease(tarball, source.version, 'x64', { sha256: '0'.repeat(64) })
+    try {
+      const failure = download(
+        source.minor,
+        'x64',
+        { manifestUrl: tampered.manifestUrl, apiUrl: 'https://api.invalid' },
+        deps()
+      )
+      await expect(failure).rejects.toBeInstanceOf(UserError)
+      await expect(failure).rejects.toThrow(
+        /has sha256 [0-9a-f]{64}, not 0{64}: it is not what was published\. Nothing was installed\./
+      )
+      expect(tampered.requests).toEqual([
+        '/versions-manifest.json',
+        `/python-${source.version}-linux-22.04-x64.tar.gz`
+      ])
+      expect(existsSync(installedDir())).toBe(false)
+    } finally {
+      await tampered.close()
+    }
+  })
+
+  it('refuses a pinned manifest that is not the one pinned', async () => {
+    const failure = download(
+      source.minor,
+      'x64',
+      { manifestUrl: server.manifestUrl, manifestSha256: 'f'.repeat(64), apiUrl: 'https://api.invalid' },
+      deps()
+    )
+    await expect(failure).rejects.toThrow(
+      `The Python versions manifest from ${server.manifestUrl} is not the pinned one`
+    )
+    expect(existsSync(installedDir())).toBe(false)
+  })
+
+  it('names the version and where it looked when the manifest’s host cannot be reached', async () => {
+    const failure = download(
+      source.minor,
+      'x64',
+      { manifestUrl: 'https://python-builds.invalid/versions-manifest.json', apiUrl: 'https://api.invalid' },
+      deps()
+    )
+    await expect(failure).rejects.toThrow(
+      new RegExp(
+        `^Python ${source.minor.replace('.', '\\.')} is not on this runner \\(not on PATH, not in the tool cache\\), and its versions manifest could not be read from python-builds\\.invalid \\((ENOTFOUND|EAI_AGAIN)`
+      )
+    )
+  })
+
   it('downloads the build, runs its setup.sh into the tool cache and exposes it', async () => {
+    const asked = server.requests.length
     const installed = path.join(process.env.RUNNER_TOOL_CACHE!, 'Python', source.version, 'x64')
     const python = await setupPython(
       {
         version: source.minor,
         arch: 'x64',
-        manifestUrl: server.manifestUrl,
+        source: { manifestUrl: server.manifestUrl, apiUrl: 'https://api.invalid' },
         binDir
       },
       deps()
@@ -271,7 +341,7 @@ describe('download and setupPython from a loopback release', () => {
       source: 'download',
       shims: binDir
     })
-    expect(server.requests).toEqual([
+    expect(server.requests.slice(asked)).toEqual([
       '/versions-manifest.json',
       `/python-${source.version}-linux-22.04-x64.tar.gz`
     ])
@@ -294,7 +364,7 @@ describe('download and setupPython from a loopback release', () => {
       {
         version: source.minor,
         arch: 'x64',
-        manifestUrl: server.manifestUrl,
+        source: { manifestUrl: server.manifestUrl, apiUrl: 'https://api.invalid' },
         binDir
       },
       deps()
@@ -304,7 +374,12 @@ describe('download and setupPython from a loopback release', () => {
   })
 
   it('fails with a UserError for a version the manifest lacks', async () => {
-    const failure = download('3.9', 'x64', server.manifestUrl, deps())
+    const failure = download(
+      '3.9',
+      'x64',
+      { manifestUrl: server.manifestUrl, apiUrl: 'https://api.invalid' },
+      deps()
+    )
     await expect(failure).rejects.toBeInstanceOf(UserError)
     await expect(failure).rejects.toThrow(
       `Python 3.9 has no build for ${process.platform}/x64 in ${server.manifestUrl}`

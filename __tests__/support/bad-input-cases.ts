@@ -42,6 +42,8 @@ export interface BadCase {
    */
   runs?: 'npm' | 'serverless'
   env?: Record<string, string | undefined>
+  /** Symbolic links to make in the repository: path → target (absolute, or relative to the link). */
+  links?: Record<string, string>
 }
 
 const flag = (args: string, owned: string, fix: RegExp): BadCase => ({
@@ -71,6 +73,31 @@ export const CASES: BadCase[] = [
     cause: /Input 'working-directory' is 'services\/api': no such folder/,
     fix: /Set it to the folder that holds serverless\.yml, relative to the repository root/,
     title: 'No service folder'
+  },
+  {
+    name: 'a working-directory above the repository',
+    inputs: { 'working-directory': '../..' },
+    files: { 'serverless.yml': GOOD_YML },
+    cause: /Input 'working-directory' is '\.\.\/\.\.': it resolves to \S+, outside the repository/,
+    fix: /Set it to a folder inside the repository, relative to its root/,
+    title: 'Service folder outside the repository'
+  },
+  {
+    name: 'a working-directory that is the machine’s root',
+    inputs: { 'working-directory': '/' },
+    files: { 'serverless.yml': GOOD_YML },
+    cause: /Input 'working-directory' is '\/': it resolves to \/, outside the repository/,
+    fix: /Set it to a folder inside the repository/,
+    title: 'Service folder outside the repository'
+  },
+  {
+    name: 'a working-directory that is a link out of the repository',
+    inputs: { 'working-directory': 'service' },
+    files: { 'README.md': '# api\n' },
+    links: { service: '/tmp' },
+    cause: /Input 'working-directory' is 'service': it resolves to \/tmp, outside the repository/,
+    fix: /Set it to a folder inside the repository/,
+    title: 'Service folder outside the repository'
   },
   {
     name: 'a folder with no serverless.yml, .yaml, .json, .js or .ts',
@@ -378,6 +405,20 @@ export const CASES: BadCase[] = [
   flag('-h', '-h', /it would print help instead of running the command; remove it/),
   flag('--version', '--version', /it would print the version instead of running the command; remove it/),
   flag('-v', '-v', /it would print the version instead of running the command; remove it/),
+  {
+    name: "args '-hv': Serverless reads combined short flags one by one",
+    inputs: { args: '-hv' },
+    files: { 'serverless.yml': GOOD_YML },
+    cause: /Input 'args' is '-hv': -h \(in -hv\) is not taken in args/,
+    fix: /it would print help instead of running the command; remove it/
+  },
+  {
+    name: "args '-vh'",
+    inputs: { args: '-vh' },
+    files: { 'serverless.yml': GOOD_YML },
+    cause: /Input 'args' is '-vh': -v \(in -vh\) is not taken in args/,
+    fix: /it would print the version instead of running the command; remove it/
+  },
   // broken services
   {
     name: 'YAML that does not parse',

@@ -59,6 +59,8 @@ export interface ServiceOptions {
   account?: string
   /** A package.json with a lockfile that pins serverless 3.40.0, as a service with its own framework has. */
   ownFramework?: boolean
+  /** More packages npm lays out in node_modules: location → package.json. */
+  installs?: Record<string, Record<string, unknown>>
 }
 
 /** What the played serverless reads of serverless.yml. */
@@ -220,6 +222,10 @@ export function fakeService(options: ServiceOptions = {}): FakeService {
         })
       )
       writeFileSync(path.join(modules, name, 'bin', 'serverless.js'), '')
+    }
+    for (const [location, manifest] of Object.entries(options.installs ?? {})) {
+      mkdirSync(path.join(root, location), { recursive: true })
+      writeFileSync(path.join(root, location, 'package.json'), JSON.stringify(manifest))
     }
     return {}
   }

@@ -1,6 +1,8 @@
 import { execFileSync } from 'node:child_process'
-import { createReadStream, mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs'
-import { createServer, type Server } from 'node:http'
+import { createReadStream, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { createServer, type Server } from 'node:https'
+import { testCertificate } from './tls.mjs'
 import type { AddressInfo } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
@@ -67,23 +69,37 @@ export interface ReleaseServer {
   close: () => Promise<void>
 }
 
-/** Serves a versions manifest in actions/python-versions' format and the tarball it points at. */
-export async function serveRelease(tarball: string, version: string, arch = 'x64'): Promise<ReleaseServer> {
+/**
+ * Serves, over https (the world's test certificate, tls.mjs), a versions manifest in
+ * actions/python-versions' format, with each file's sha256 as a mirror gives it, and the tarball it
+ * points at. `sha256` overrides the checksum the manifest gives.
+ */
+export async function serveRelease(
+  tarball: string,
+  version: string,
+  arch = 'x64',
+  options: { sha256?: string } = {}
+): Promise<ReleaseServer> {
   const requests: string[] = []
   let manifest = ''
-  const server: Server = createServer((request, response) => {
-    requests.push(request.url ?? '')
-    if (request.url === '/versions-manifest.json') {
-      response.writeHead(200, { 'content-type': 'application/json' }).end(manifest)
-    } else if (request.url === `/${path.basename(tarball)}`) {
-      response.writeHead(200, { 'content-length': statSync(tarball).size })
-      createReadStream(tarball).pipe(response)
-    } else {
-      response.writeHead(404).end()
+  const tls = testCertificate()
+  const server: Server = createServer(
+    { key: readFileSync(tls.key), cert: readFileSync(tls.cert) },
+    (request, response) => {
+      requests.push(request.url ?? '')
+      if (request.url === '/versions-manifest.json') {
+        response.writeHead(200, { 'content-type': 'application/json' }).end(manifest)
+      } else if (request.url === `/${path.basename(tarball)}`) {
+        response.writeHead(200, { 'content-length': statSync(tarball).size })
+        createReadStream(tarball).pipe(response)
+      } else {
+        response.writeHead(404).end()
+      }
     }
-  })
+  )
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const base = `https://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const sha256 = options.sha256 ?? createHash('sha256').update(readFileSync(tarball)).digest('hex')
   manifest = JSON.stringify([
     {
       version,
@@ -95,7 +111,8 @@ export async function serveRelease(tarball: string, version: string, arch = 'x64
           arch,
           platform: 'linux',
           platform_version: '22.04',
-          download_url: `${base}/${path.basename(tarball)}`
+          download_url: `${base}/${path.basename(tarball)}`,
+          sha256
         },
         {
           filename: `python-${version}-darwin-${arch}.tar.gz`,

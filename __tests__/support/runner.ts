@@ -131,6 +131,10 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
   }
   for (const file of Object.values(files)) writeFileSync(file, '')
 
+  // The repository is where the service is: a test that names its service by an absolute path checked
+  // it out there (the action refuses a working-directory outside GITHUB_WORKSPACE).
+  const wd = options.inputs['working-directory']
+  const workspace = options.cwd ?? (wd && path.isAbsolute(wd) ? path.dirname(wd) : ROOT)
   const env: Record<string, string> = {}
   for (const [key, value] of Object.entries(process.env)) {
     if (
@@ -153,7 +157,7 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
     GITHUB_STATE: files.state,
     GITHUB_REPOSITORY: 'octo-org/fastapi-service',
     GITHUB_RUN_ID: '4242',
-    GITHUB_WORKSPACE: options.cwd ?? ROOT,
+    GITHUB_WORKSPACE: workspace,
     // A runner's own home: nothing the run writes there (~/.serverlessrc, ~/.aws) reaches the user's.
     HOME: home,
     RUNNER_TEMP: temp,
@@ -172,7 +176,7 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
 
   // Its own process group when it is to be killed, so that the kill reaches serverless and pip too.
   const child = spawn(options.node ?? process.execPath, [options.entry ?? DIST], {
-    cwd: options.cwd ?? ROOT,
+    cwd: workspace,
     env,
     detached: Boolean(options.killWhen)
   })

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, symlinkSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { run } from '../../src/main.js'
@@ -29,6 +29,7 @@ describe('bad input, in process', () => {
       mkdirSync(path.dirname(path.join(root, name)), { recursive: true })
       writeFileSync(path.join(root, name), text)
     }
+    for (const [name, target] of Object.entries(c.links ?? {})) symlinkSync(target, path.join(root, name))
     const env: Record<string, string> = {
       PATH: '/usr/bin',
       HOME: path.join(root, '.home'),

@@ -216,6 +216,33 @@ describe('command: deploy', () => {
     expect(svc.stacks.size).toBe(0)
   })
 
+  it('names the dependency whose unapproved install script a failure comes from, and how to approve it', async () => {
+    const { run, recorded, svc } = setup(
+      { command: 'package' },
+      {
+        installs: {
+          'node_modules/native-zip': {
+            name: 'native-zip',
+            version: '1.0.0',
+            scripts: { install: 'node-gyp rebuild' }
+          }
+        }
+      }
+    )
+    svc.fail(
+      'package',
+      "Error:\nError: Cannot find module '/svc/node_modules/native-zip/build/Release/zip.node'\n    at Module._resolveFilename (node:internal/modules/cjs/loader:1145:15)\n"
+    )
+    await run()
+    expect(recorded.annotations.map(a => [a.level, a.properties?.title])).toEqual([
+      ['notice', 'Install scripts not run'],
+      ['error', 'Install script not approved']
+    ])
+    expect(recorded.annotations[1].message).toMatch(
+      /^serverless package failed in native-zip, whose install script was not run: .+npm approve-scripts native-zip/
+    )
+  })
+
   it('checks statically only with verify: static, and not at all with verify: off', async () => {
     const only = setup({ command: 'package', verify: 'static' })
     await only.run()

@@ -1,4 +1,4 @@
-import { bytes, clip, code, escapeMarkdown } from './markdown.js'
+import { bytes, clip, code, escapeMarkdown } from '../markdown.js'
 import { KNOWN_AFTER_APPLY_TEXT } from './properties.js'
 import type {
   ArtifactPlan,

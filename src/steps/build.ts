@@ -5,7 +5,7 @@ import { addBytecode, neverRun, storeZipsEnv } from '../artifact.js'
 import { pythonBuildKey, pythonCache, pythonRequirementsCacheDir } from '../cache.js'
 import { envFor, known, learnIdentity, tell, type RunContext } from '../context.js'
 import { runtimeNotes } from '../framework.js'
-import { PYTHON_MANIFEST_URL, setupPython } from '../python.js'
+import { PYTHON_MANIFEST, setupPython } from '../python.js'
 import { failed, forwardedArgs, serverless } from '../serverless.js'
 import { readPackagedService, type ServiceFunction } from '../packaged.js'
 import { checkStageFits } from '../stage.js'
@@ -39,7 +39,14 @@ export async function preparePython(ctx: RunContext): Promise<void> {
     {
       version,
       arch: edges.arch,
-      manifestUrl: edges.env.PYTHON_VERSIONS_MANIFEST_URL || PYTHON_MANIFEST_URL,
+      source: {
+        // A mirror's manifest (PYTHON_VERSIONS_MANIFEST_URL) is not pinned: its files must give their sha256.
+        ...(edges.env.PYTHON_VERSIONS_MANIFEST_URL
+          ? { manifestUrl: edges.env.PYTHON_VERSIONS_MANIFEST_URL }
+          : { manifestUrl: PYTHON_MANIFEST.url, manifestSha256: PYTHON_MANIFEST.sha256 }),
+        apiUrl: edges.env.GITHUB_API_URL || 'https://api.github.com',
+        token: inputs.githubToken
+      },
       binDir: ctx.paths.temp('bin')
     },
     {

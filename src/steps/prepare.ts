@@ -17,6 +17,7 @@ import {
 import { installNodeModules, type InstallDeps } from '../node/install.js'
 import { gatherTarballs } from '../node/tree.js'
 import { nodeProject } from '../node/project.js'
+import { scriptPolicy } from '../node/scripts.js'
 import type { Edges } from '../edges.js'
 import { UserError } from '../errors.js'
 import { inputGetter, readInputs } from '../inputs.js'
@@ -51,7 +52,8 @@ export function start(edges: Edges, report: Report, phases: Phases): RunContext 
     outputs: new Outputs(edges.runner.setOutput),
     caches: new CacheSession(inputs.cache, edges.cache, edges.runner),
     nodeBin: nodeBin(paths.temp('node-bin'), edges.node),
-    startedAt: edges.clock.now()
+    startedAt: edges.clock.now(),
+    skippedScripts: []
   }
   const known = literalIdentity(config, { stage: inputs.stage, region: inputs.awsRegion })
   if (known.service && known.stage && config.doc)
@@ -164,6 +166,12 @@ export async function installNode(ctx: RunContext): Promise<void> {
       ctx.caches.planSave(cache)
     }
   })
+  ctx.skippedScripts = [
+    config.dir,
+    ctx.framework?.source === 'provided' ? path.dirname(path.dirname(ctx.framework.dir)) : undefined
+  ]
+    .filter((dir): dir is string => Boolean(dir))
+    .flatMap(dir => scriptPolicy(dir).skipped.map(pkg => pkg.name))
   tellCaches(ctx)
   tell(ctx, {
     serverlessVersion: `${ctx.framework?.name === 'osls' ? 'osls ' : ''}${ctx.framework?.version}`

@@ -1,5 +1,6 @@
 import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs'
 import path from 'node:path'
+import { isServiceUrl } from '../comment.js'
 import { known, stackAccess, tell, type RunContext } from '../context.js'
 import { rollbackFailedAdvice, serverlessError } from '../diagnosis.js'
 import { UserError } from '../errors.js'
@@ -112,7 +113,15 @@ export async function readUrl(ctx: RunContext): Promise<void> {
   const identity = known(ctx, 'identity')
   const stack = await describeStack(identity.stackName, stackAccess(ctx))
   if (!stack) throw await missingStack(ctx)
-  tell(ctx, { url: serviceUrl(stack.outputs) })
+  const url = serviceUrl(stack.outputs)
+  if (url && !isServiceUrl(url)) {
+    ctx.edges.runner.warning(
+      `Stack ${identity.stackName} reports the service URL ${JSON.stringify(url.slice(0, 200))}, which is not a single-line https:// URL: the url output stays empty, and no comment or summary shows it.`,
+      { title: 'Service URL refused' }
+    )
+    return
+  }
+  tell(ctx, { url })
   if (!ctx.report.url)
     ctx.edges.runner.warning(
       `Stack ${identity.stackName} has no HttpApiUrl, ServiceEndpoint or function URL output; url is empty.`

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { analysePlan } from '../../../src/plan/analyse.js'
-import { escapeMarkdown } from '../../../src/plan/markdown.js'
+import { escapeMarkdown } from '../../../src/markdown.js'
 import type { Plan, PlanInput } from '../../../src/plan/model.js'
 import { renderPlanMarkdown } from '../../../src/plan/render.js'
 import { CHANGE_SETS, changeSetFixture, planInput } from '../../support/plan-input.js'

@@ -1,6 +1,6 @@
 import type { Change } from '@aws-sdk/client-cloudformation'
 import { analysePlan } from '../../../src/plan/analyse.js'
-import { escapeMarkdown } from '../../../src/plan/markdown.js'
+import { escapeMarkdown } from '../../../src/markdown.js'
 import type { FunctionInput, Plan } from '../../../src/plan/model.js'
 import { renderPlanMarkdown } from '../../../src/plan/render.js'
 import { motoChanges, planInput, resourceChange, shopTemplate } from '../../support/plan-input.js'

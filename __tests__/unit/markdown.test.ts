@@ -1,4 +1,4 @@
-import { bytes, clip, code, escapeMarkdown } from '../../../src/plan/markdown.js'
+import { bytes, clip, code, escapeMarkdown } from '../../src/markdown.js'
 
 /** Positions of `character` that a Markdown parser would read as syntax: not preceded by an odd run of backslashes. */
 function unescaped(text: string, character: string): number[] {

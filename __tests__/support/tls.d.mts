@@ -1,0 +1,2 @@
+export declare const TLS_DIR: string
+export declare function testCertificate(): { key: string; cert: string }
