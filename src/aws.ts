@@ -1,5 +1,7 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation'
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs'
+import { LambdaClient } from '@aws-sdk/client-lambda'
+import { S3Client } from '@aws-sdk/client-s3'
 import { STSClient } from '@aws-sdk/client-sts'
 
 /**
@@ -25,6 +27,8 @@ export interface AwsClients {
   cloudFormation: (options: ClientOptions) => CloudFormationClient
   sts: (options: ClientOptions) => STSClient
   logs: (options: ClientOptions) => CloudWatchLogsClient
+  lambda: (options: ClientOptions) => LambdaClient
+  s3: (options: ClientOptions) => S3Client
 }
 
 function settings(options: ClientOptions) {
@@ -39,5 +43,8 @@ function settings(options: ClientOptions) {
 export const sdkClients: AwsClients = {
   cloudFormation: options => new CloudFormationClient(settings(options)),
   sts: options => new STSClient(settings(options)),
-  logs: options => new CloudWatchLogsClient(settings(options))
+  logs: options => new CloudWatchLogsClient(settings(options)),
+  lambda: options => new LambdaClient(settings(options)),
+  // Path-style: an emulator at an IP address or localhost has no bucket subdomains.
+  s3: options => new S3Client({ ...settings(options), forcePathStyle: true })
 }

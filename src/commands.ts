@@ -14,15 +14,19 @@ export interface CommandTraits {
    * serverless.yml reads from one); otherwise the environment's own credentials, if any.
    */
   credentials: 'always' | 'when-asked'
-  /** Previews come and go with these; the others change nothing a reviewer needs to see. */
-  comments: boolean
+  /**
+   * What the pull request comment says: a preview's URL and smoke test (previews come and go with
+   * deploy and remove), or the plan; false for commands that change nothing a reviewer needs to see.
+   */
+  comments: 'preview' | 'plan' | false
   /** The serverless command that is the user's own and so takes `args` whole; the ones the action adds take only what they know. */
   serverless: 'deploy' | 'package' | 'info' | 'remove'
 }
 
 export const COMMAND_TRAITS: Readonly<Record<Command, CommandTraits>> = {
-  deploy: { builds: true, credentials: 'always', comments: true, serverless: 'deploy' },
+  deploy: { builds: true, credentials: 'always', comments: 'preview', serverless: 'deploy' },
   package: { builds: true, credentials: 'when-asked', comments: false, serverless: 'package' },
   info: { builds: false, credentials: 'always', comments: false, serverless: 'info' },
-  remove: { builds: false, credentials: 'always', comments: true, serverless: 'remove' }
+  remove: { builds: false, credentials: 'always', comments: 'preview', serverless: 'remove' },
+  plan: { builds: true, credentials: 'always', comments: 'plan', serverless: 'package' }
 }

@@ -1,6 +1,8 @@
 import { getOctokit } from '@actions/github'
 import { readFileSync } from 'node:fs'
 import { clip, code, escapeMarkdown } from './markdown.js'
+import type { Plan } from './plan/model.js'
+import { renderPlanMarkdown } from './plan/render.js'
 
 /**
  * One sticky comment per service and stage on a pull request: created by the first preview deploy,
@@ -142,6 +144,32 @@ export function previewBody(state: PreviewState): string {
     state.removed
       ? 'The stage and its stack were removed when the pull request closed.'
       : `Updated on every push${state.runUrl && isServiceUrl(state.runUrl) ? ` ([run](${state.runUrl}))` : ''}.`
+  ].join('\n')
+}
+
+/** GitHub's limit for one comment, in characters. */
+const COMMENT_LIMIT = 65_536
+
+/**
+ * The plan's comment: what merging would change in the stage, as a reviewer reads it, within GitHub's
+ * limit with room for the marker (the plan's own rendering keeps the counts and every destructive
+ * change when it must cut).
+ */
+export function planBody(plan: Plan, failed?: string): string {
+  const head = [
+    `### 📋 What a deploy would change in ${code(plan.service, 80)} (${code(plan.stage, 40)}, ${code(plan.region, 30)})`,
+    '',
+    ...(failed ? [`❌ ${escapeMarkdown(clip(failed.split('\n')[0], 300))}`, ''] : [])
+  ].join('\n')
+  return `${head}${renderPlanMarkdown([plan], { limit: COMMENT_LIMIT - head.length - 200 })}`
+}
+
+/** The plan's comment when the run stopped before the plan (a build or verification that failed). */
+export function noPlanBody(service: string, stage: string, failed?: string): string {
+  return [
+    `### 📋 No plan for ${code(service, 80)} (${code(stage, 40)})`,
+    '',
+    `❌ ${escapeMarkdown(clip((failed ?? 'The run stopped before the plan.').split('\n')[0], 300))}`
   ].join('\n')
 }
 

@@ -10,6 +10,7 @@ import type { RunnerPaths } from './paths.js'
 import type { Interpreter } from './python.js'
 import type { Deployment } from './rollback.js'
 import type { PackagedService } from './packaged.js'
+import type { Plan } from './plan/model.js'
 import type { Build, Identity, ServiceConfig } from './service.js'
 import type { SmokeResult } from './smoke-test.js'
 import type { StackAccess, StackInfo } from './stack.js'
@@ -53,6 +54,10 @@ export interface RunContext {
   /** When this run's deploy started: the functions' logs are read from then on. */
   deployStartedAt?: number
   smoke?: SmokeResult
+  /** What a deploy would change (command: plan, or a deploy with protect). */
+  plan?: Plan
+  /** Each zip's unzipped size, as the static check read it. */
+  artifactSizes?: Record<string, number>
   /** The installed packages whose install scripts did not run (not approved in allowScripts). */
   skippedScripts: string[]
 }
@@ -89,6 +94,9 @@ const OUTPUT_FIELDS: [string, keyof Report][] = [
   ['comment-url', 'commentUrl'],
   ['artifact-size', 'artifactSize'],
   ['artifact-sha256', 'artifactSha256'],
+  ['plan', 'plan'],
+  ['changes', 'changes'],
+  ['destructive', 'destructive'],
   ['cache-hit', 'cacheHit']
 ]
 

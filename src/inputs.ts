@@ -1,8 +1,9 @@
 import * as semver from 'semver'
 import { UserError } from './errors.js'
+import { protectEntries } from './plan/protect.js'
 import { PARTITIONS, partitionOfRegion } from './regions.js'
 
-export const COMMANDS = ['deploy', 'remove', 'package', 'info'] as const
+export const COMMANDS = ['deploy', 'remove', 'package', 'info', 'plan'] as const
 export type Command = (typeof COMMANDS)[number]
 
 export const FRAMEWORKS = ['serverless', 'osls'] as const
@@ -43,6 +44,8 @@ export interface Inputs {
   rollbackOnFailure: boolean
   commentOnPr: boolean
   githubToken?: string
+  /** What a deploy or plan must not replace or remove: `stateful`, logical IDs, resource types. Empty: nothing. */
+  protect: string[]
   /** How the artifacts are checked before upload: statically and by importing and calling each handler, statically only, or not at all. */
   verify: VerifyLevel
 }
@@ -259,6 +262,9 @@ export function readInputs(get: Getter): Inputs {
   const expectText = orDefault('smoke-test-expect')
   const smokeTestExpect = parseStatusRanges(expectText)
 
+  const protectText = text('protect') ?? ''
+  const protect = protectEntries(protectText.split(/[\s,]+/))
+
   const verify = orDefault('verify')
   if (!(VERIFY_LEVELS as readonly string[]).includes(verify)) {
     throw bad(
@@ -307,7 +313,8 @@ export function readInputs(get: Getter): Inputs {
     rollbackOnFailure: boolean('rollback-on-failure', orDefault('rollback-on-failure')),
     commentOnPr: boolean('comment-on-pr', orDefault('comment-on-pr')),
     githubToken: text('github-token'),
-    verify: verify as VerifyLevel
+    verify: verify as VerifyLevel,
+    protect
   }
 }
 

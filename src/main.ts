@@ -7,6 +7,7 @@ import type { AnnotationProperties } from './runner.js'
 import { optimiseArtifact, packageService, preparePython, verifyArtifact } from './steps/build.js'
 import { installNode, obtainCredentials, resolveService, start } from './steps/prepare.js'
 import { awaitStack, deployPackage, readUrl, rollBackIfFailed, smokeTestDeploy } from './steps/release.js'
+import { planChanges } from './steps/plan.js'
 import { afterwards, showInfo } from './steps/report.js'
 import { removeStack } from './steps/teardown.js'
 import { Phases, renderSummary, type Report } from './summary.js'
@@ -31,6 +32,8 @@ const BUILD: Step[] = [
 const COMMAND_STEPS: Record<Command, Step[]> = {
   deploy: [
     ...BUILD,
+    // Only with protect: a deploy that would replace or remove a protected resource stops here.
+    ['plan', planChanges],
     ['stack state', awaitStack],
     ['serverless deploy', deployPackage],
     ['stack outputs', readUrl],
@@ -42,7 +45,8 @@ const COMMAND_STEPS: Record<Command, Step[]> = {
     ['serverless info', showInfo],
     ['stack outputs', readUrl]
   ],
-  remove: [['serverless remove', removeStack]]
+  remove: [['serverless remove', removeStack]],
+  plan: [...BUILD, ['plan', planChanges]]
 }
 
 /** Runs the command the inputs name; the report is what the outputs and the job summary said. */

@@ -39,6 +39,12 @@ export interface Report {
   artifactSha256?: string
   /** What the artifact checks found and how long they took, in words. */
   verification?: string
+  /** command: plan: the plan's JSON file, its count of changes, and whether it destroys data. */
+  plan?: string
+  changes?: string
+  destructive?: string
+  /** The plan as Markdown, for the summary. */
+  planMarkdown?: string
   /** The distributions in the artifact (name, version, wheel tags), from the static check. */
   packages?: { name: string; version: string; tags: string[]; zip: string }[]
   phases: Phase[]
@@ -103,6 +109,7 @@ export function renderSummary(report: Report): string {
     ])
   if (report.error) summary.addQuote(escape(report.error))
   if (report.functionLogs) summary.addHeading('Function logs', 4).addCodeBlock(report.functionLogs)
+  if (report.planMarkdown) summary.addRaw(`\n\n${report.planMarkdown}\n\n`)
   if (report.packages?.length)
     summary.addHeading('Packages in the artifact', 4).addTable([
       [

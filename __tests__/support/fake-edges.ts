@@ -18,7 +18,7 @@ export interface ProcessCall {
 }
 
 export interface AwsCall {
-  service: 'cloudformation' | 'sts' | 'logs'
+  service: 'cloudformation' | 'sts' | 'logs' | 'lambda' | 's3'
   command: string
   input: Record<string, unknown>
   region: string
@@ -137,7 +137,9 @@ export function fakeEdges(options: FakeOptions): { edges: Edges; recorded: Recor
   const aws = {
     cloudFormation: client('cloudformation'),
     sts: client('sts'),
-    logs: client('logs')
+    logs: client('logs'),
+    lambda: client('lambda'),
+    s3: client('s3')
   } as unknown as AwsClients
   const cache: CacheStore = {
     unavailable: async () => options.cache?.unavailable,

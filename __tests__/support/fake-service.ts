@@ -96,6 +96,10 @@ export function fakeService(options: ServiceOptions = {}): FakeService {
   }
   const account = options.account ?? '123456789012'
   const stacks = new Map<string, Stack>()
+  const changeSets = new Map<
+    string,
+    { template: { Resources?: Record<string, { Type: string }> }; type: string }
+  >()
   const failures = new Map<string, string>()
   const env = {
     PATH: '/usr/bin:/bin',
@@ -163,7 +167,15 @@ export function fakeService(options: ServiceOptions = {}): FakeService {
       )
       writeFileSync(
         path.join(out, 'cloudformation-template-update-stack.json'),
-        JSON.stringify({ Resources: {} })
+        JSON.stringify({
+          Resources: {
+            ServerlessDeploymentBucket: { Type: 'AWS::S3::Bucket' },
+            ApiLambdaFunction: {
+              Type: 'AWS::Lambda::Function',
+              Properties: { Runtime: 'python3.11', MemorySize: 1024 }
+            }
+          }
+        })
       )
       writeFileSync(path.join(out, `${who.service}.zip`), 'PK fake zip')
       return {}
@@ -319,6 +331,47 @@ export function fakeService(options: ServiceOptions = {}): FakeService {
     if (call.command === 'GetTemplate')
       return stack ? { TemplateBody: JSON.stringify(stack.template) } : missing()
     if (call.command === 'DescribeStackEvents') return { StackEvents: [] }
+    // Change sets as moto reports them: an Add or Modify per logical ID of the template, nothing else.
+    if (call.command === 'CreateChangeSet') {
+      changeSets.set(String(call.input.ChangeSetName), {
+        template: JSON.parse(String(call.input.TemplateBody)) as {
+          Resources?: Record<string, { Type: string }>
+        },
+        type: String(call.input.ChangeSetType)
+      })
+      if (call.input.ChangeSetType === 'CREATE')
+        stacks.set(`${call.region}/${name}`, {
+          status: 'REVIEW_IN_PROGRESS',
+          outputs: {},
+          template: {},
+          deployments: []
+        })
+      return {
+        Id: `arn:aws:cloudformation:${call.region}:${account}:changeSet/${String(call.input.ChangeSetName)}/1`
+      }
+    }
+    if (call.command === 'DescribeChangeSet') {
+      const set = changeSets.get(String(call.input.ChangeSetName))
+      return {
+        Status: 'CREATE_COMPLETE',
+        Changes: Object.entries(set?.template.Resources ?? {}).map(([logicalId, resource]) => ({
+          Type: 'Resource',
+          ResourceChange: {
+            Action: set?.type === 'CREATE' ? 'Add' : 'Modify',
+            LogicalResourceId: logicalId,
+            ResourceType: resource.Type
+          }
+        }))
+      }
+    }
+    if (call.command === 'DeleteChangeSet') {
+      changeSets.delete(String(call.input.ChangeSetName))
+      return {}
+    }
+    if (call.command === 'DeleteStack') {
+      stacks.delete(`${call.region}/${name}`)
+      return {}
+    }
     return undefined
   }
 

@@ -41,7 +41,8 @@ describe('readInputs', () => {
       rollbackOnFailure: true,
       commentOnPr: false,
       githubToken: undefined,
-      verify: 'full'
+      verify: 'full',
+      protect: []
     })
   })
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
-import { run } from '../../src/main.js'
+import { run as runAction } from '../../src/main.js'
 import { fakeEdges, type FakeOptions } from '../support/fake-edges.js'
 import { fakeService, type FakeService, type ServiceOptions } from '../support/fake-service.js'
 
@@ -28,7 +28,7 @@ function setup(
     ...Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v]))
   }
   const fake = fakeEdges({ env, workspace: svc.workspace, processes: svc.processes, aws: svc.aws, ...extra })
-  return { svc, ...fake, run: () => run(fake.edges) }
+  return { svc, ...fake, run: () => runAction(fake.edges) }
 }
 
 const phases = (report: { phases: { name: string }[] }) => report.phases.map(phase => phase.name)
@@ -50,6 +50,8 @@ describe('command: deploy', () => {
       'serverless package',
       'artifact',
       'verify',
+      // Without protect, the plan step does nothing: a deploy costs no extra time.
+      'plan',
       'stack state',
       'serverless deploy',
       'stack outputs',
@@ -315,6 +317,111 @@ describe('command: package', () => {
       )
     ])
     expect(recorded.processes).toEqual([])
+  })
+})
+
+describe('command: plan', () => {
+  it('builds as deploy does, asks CloudFormation for a change set it never executes, and leaves nothing behind', async () => {
+    const { run, recorded, svc } = setup({ command: 'plan', stage: 'prod', 'smoke-test-path': '' })
+    const report = await run()
+    expect(recorded.annotations.filter(a => a.level === 'error')).toEqual([])
+    expect(phases(report)).toEqual([
+      'inputs',
+      'credentials',
+      'node dependencies',
+      'resolve service',
+      'python',
+      'serverless package',
+      'artifact',
+      'verify',
+      'plan',
+      'pull request comment'
+    ])
+    expect(
+      recorded.sequence.filter(
+        line => line.startsWith('aws cloudformation') || line.startsWith('run serverless')
+      )
+    ).toEqual([
+      'run serverless package --stage prod',
+      'aws cloudformation:DescribeStacks eu-west-1',
+      'aws cloudformation:CreateChangeSet eu-west-1',
+      'aws cloudformation:DescribeChangeSet eu-west-1',
+      'aws cloudformation:DeleteChangeSet eu-west-1',
+      'aws cloudformation:DeleteStack eu-west-1'
+    ])
+    // A stage that has no stack: a CREATE change set, tagged as the plan's, and its stack deleted again.
+    const create = recorded.aws.find(call => call.command === 'CreateChangeSet')
+    expect(create?.input).toMatchObject({
+      ChangeSetType: 'CREATE',
+      Tags: [{ Key: 'serverless-python-deploy:plan', Value: 'true' }],
+      IncludePropertyValues: true
+    })
+    expect(svc.stacks.size).toBe(0)
+    expect(recorded.outputs).toMatchObject({
+      changes: '2',
+      destructive: 'false',
+      plan: expect.stringMatching(/plan-api-prod\.json$/)
+    })
+    const plan = JSON.parse(readFileSync(recorded.outputs.plan, 'utf8'))
+    expect(plan.counts).toEqual({ add: 2, modify: 0, replace: 0, remove: 0 })
+    expect(recorded.summary).toContain('**2 to add, 0 to modify, 0 to replace, 0 to remove**')
+    expect(recorded.summary).toContain('| add | <code>ServerlessDeploymentBucket</code> |')
+  })
+
+  it('stops a deploy whose plan would remove a protected resource, before anything changes', async () => {
+    const { svc } = setup({
+      command: 'deploy',
+      stage: 'prod',
+      protect: 'stateful',
+      'smoke-test-path': ''
+    })
+    svc.stacks.set('eu-west-1/api-prod', {
+      status: 'UPDATE_COMPLETE',
+      outputs: {},
+      template: { Resources: { UsersTable: { Type: 'AWS::DynamoDB::Table' } } },
+      deployments: []
+    })
+    const aws = svc.aws
+    const removal = fakeEdges({
+      env: {
+        ...svc.env,
+        INPUT_COMMAND: 'deploy',
+        INPUT_STAGE: 'prod',
+        INPUT_PROTECT: 'stateful',
+        'INPUT_SMOKE-TEST-PATH': ''
+      },
+      workspace: svc.workspace,
+      processes: svc.processes,
+      aws: call => {
+        if (call.command === 'DescribeChangeSet')
+          return {
+            Status: 'CREATE_COMPLETE',
+            Changes: [
+              {
+                Type: 'Resource',
+                ResourceChange: {
+                  Action: 'Remove',
+                  LogicalResourceId: 'UsersTable',
+                  ResourceType: 'AWS::DynamoDB::Table'
+                }
+              }
+            ]
+          }
+        if (call.service === 'lambda') return { CodeSha256: 'old', Runtime: 'python3.11' }
+        return aws(call)
+      }
+    })
+    const report = await runAction(removal.edges)
+    const errors = removal.recorded.annotations.filter(a => a.level === 'error')
+    expect(errors).toHaveLength(1)
+    expect(errors[0].properties?.title).toBe('Plan replaces or removes a protected resource')
+    expect(errors[0].message).toMatch(
+      /^The deploy would remove UsersTable \(AWS::DynamoDB::Table; protected by stateful\)\. Nothing was deployed\./
+    )
+    expect(phases(report).slice(-2)).toEqual(['plan', 'pull request comment'])
+    expect(removal.recorded.sequence.some(line => line.includes('deploy --package'))).toBe(false)
+    expect(svc.stacks.get('eu-west-1/api-prod')?.status).toBe('UPDATE_COMPLETE')
+    expect(removal.recorded.outputs.destructive).toBe('true')
   })
 })
 

@@ -31,8 +31,8 @@ export function protectEntries(protect: string[]): string[] {
   for (const entry of entries) {
     if (entry === 'stateful' || LOGICAL_ID.test(entry) || RESOURCE_TYPE.test(entry)) continue
     throw new UserError(
-      `The protect input's entry ${JSON.stringify(entry)} is neither \`stateful\`, a logical ID (letters and digits, ` +
-        `e.g. UsersTable) nor a resource type (e.g. AWS::DynamoDB::Table). Correct or remove it in the protect input.`
+      `Input 'protect' is '${protect.join(',')}': ${JSON.stringify(entry)} is neither stateful, a logical ID (letters and digits, ` +
+        `such as UsersTable) nor a resource type (such as AWS::DynamoDB::Table). Correct or remove it.`
     )
   }
   return entries

@@ -200,6 +200,7 @@ export async function verifyArtifact(ctx: RunContext): Promise<void> {
     functions
   })
   ctx.report.packages = found.packages
+  ctx.artifactSizes = Object.fromEntries(found.zips.map(zip => [zip.path, zip.unzipped]))
   const lines = [
     `static: ${found.zips.length} zip${found.zips.length === 1 ? '' : 's'}, ${found.packages.length} packages, ${found.problems.length} problems (${found.seconds.toFixed(2)} s)`
   ]

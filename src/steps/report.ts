@@ -1,5 +1,5 @@
 import { STATE as CACHE_STATE } from '../cache.js'
-import { marker, previewBody, pullRequestOf, upsertComment } from '../comment.js'
+import { marker, noPlanBody, planBody, previewBody, pullRequestOf, upsertComment } from '../comment.js'
 import { known, stackAccess, tell, type RunContext } from '../context.js'
 import { exportCredentials } from '../credentials.js'
 import { failed, serverless } from '../serverless.js'
@@ -30,19 +30,24 @@ export async function commentOnPullRequest(ctx: RunContext): Promise<void> {
     return
   }
   const server = env.GITHUB_SERVER_URL ?? 'https://github.com'
-  const body = previewBody({
-    service: report.service,
-    stage: report.stage,
-    command: inputs.command,
-    url: report.url,
-    commit: pullRequest.headSha ?? env.GITHUB_SHA,
-    smoke: report.smoke,
-    removed: ctx.traits.serverless === 'remove' && !report.error,
-    failed: report.error,
-    runUrl: env.GITHUB_RUN_ID
-      ? `${server}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`
-      : undefined
-  })
+  const body =
+    ctx.traits.comments === 'plan'
+      ? ctx.plan
+        ? planBody(ctx.plan, report.error)
+        : noPlanBody(report.service, report.stage, report.error)
+      : previewBody({
+          service: report.service,
+          stage: report.stage,
+          command: inputs.command,
+          url: report.url,
+          commit: pullRequest.headSha ?? env.GITHUB_SHA,
+          smoke: report.smoke,
+          removed: ctx.traits.serverless === 'remove' && !report.error,
+          failed: report.error,
+          runUrl: env.GITHUB_RUN_ID
+            ? `${server}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`
+            : undefined
+        })
   const result = await upsertComment({
     token: inputs.githubToken,
     apiUrl: env.GITHUB_API_URL ?? 'https://api.github.com',

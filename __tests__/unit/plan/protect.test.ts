@@ -73,7 +73,7 @@ describe('protectedViolations', () => {
       'Users-Table'
     ]) {
       expect(() => protectedViolations(plan, [entry])).toThrow(UserError)
-      expect(() => protectedViolations(plan, [entry])).toThrow(/protect input/)
+      expect(() => protectedViolations(plan, [entry])).toThrow(/^Input 'protect' is /)
     }
     expect(() => protectedViolations(plan, ['Custom::Thing'])).not.toThrow()
   })
