@@ -44,10 +44,16 @@ function sha256(file: string, encoding: 'hex' | 'base64'): string {
  * Whatever does not load that file (another plugin version, another layout) is left as it is, and
  * its zips stay valid.
  */
+/** NODE_OPTIONS that preload the given preloads (src/preload), after the ones the environment already has. */
+export function preloadEnv(nodeOptions: string | undefined, preloads: string[]): Record<string, string> {
+  if (!preloads.length) return {}
+  const requires = preloads.map(name => `--require ${JSON.stringify(asset('preload', name))}`)
+  return { NODE_OPTIONS: [nodeOptions, ...requires].filter(Boolean).join(' ') }
+}
+
 /** NODE_OPTIONS that preload the store preload, after the ones the environment already has. */
 export function storeZipsEnv(nodeOptions: string | undefined): Record<string, string> {
-  const preload = asset('preload', 'store-zips.cjs')
-  return { NODE_OPTIONS: [nodeOptions, `--require ${JSON.stringify(preload)}`].filter(Boolean).join(' ') }
+  return preloadEnv(nodeOptions, ['store-zips.cjs'])
 }
 
 /** Transforms every zip under .serverless and points the compiled template at the new ones. */

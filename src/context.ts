@@ -8,6 +8,7 @@ import type { Edges } from './edges.js'
 import type { Inputs } from './inputs.js'
 import type { RunnerPaths } from './paths.js'
 import type { Interpreter } from './python.js'
+import type { PythonProject } from './python-project/index.js'
 import type { Deployment } from './rollback.js'
 import type { PackagedService } from './packaged.js'
 import type { Plan } from './plan/model.js'
@@ -46,6 +47,8 @@ export interface RunContext {
   /** The package Serverless built, from its state file. */
   packaged?: PackagedService
   python?: Interpreter
+  /** How the service pins its Python dependencies, when it builds. */
+  pythonProject?: PythonProject
   /** The Lambda platform pip builds for, when the action chooses it (not with dockerizePip or a --platform of the service's own). */
   wheelTarget?: WheelTarget
   /** The stack as it was before the command, and the deployment it served. */

@@ -25,6 +25,8 @@ export interface DiagnosisContext {
   /** The pip target: `manylinux2014_aarch64` / Python 3.12. */
   platform?: string
   pythonVersion?: string
+  /** The plugins serverless.yml names, for failures that come from one of them. */
+  plugins?: string[]
 }
 
 export interface Diagnosis {
@@ -348,11 +350,11 @@ export const RULES: Rule[] = [
   {
     id: 'plugin-missing',
     title: 'A plugin is not installed',
-    symptom: 'Serverless plugin "<name>" not found',
+    symptom: 'Serverless plugin "<name>" not found (osls: osls plugin "<name>" not found)',
     cause:
       "serverless.yml lists a plugin the service's package.json does not install (a service with its own serverless loads plugins only from its own node_modules).",
     fix: "Add it to the service's package.json (npm install --save-dev <plugin>) and commit the lockfile, or remove it from plugins:.",
-    match: /Serverless plugin "([^"]+)" not found/,
+    match: /(?:Serverless|osls) plugin "([^"]+)" not found/,
     explain: (match, context) => {
       const line = context.configFile ? pluginLine(context.configFile, match[1]) : undefined
       return {
@@ -430,19 +432,66 @@ export const RULES: Rule[] = [
   {
     id: 'framework-version',
     title: 'frameworkVersion does not match',
-    symptom: 'The Serverless version (3.x) does not satisfy the "frameworkVersion" (…) in serverless.yml',
+    symptom:
+      'The Serverless version (3.x) does not satisfy the "frameworkVersion" (…) in serverless.yml (osls: The osls version …)',
     cause:
       "serverless.yml's frameworkVersion excludes the serverless that runs: the service's own copy (installed from package.json's range when there is no lockfile), or the one serverless-version asks for.",
-    fix: 'Pin serverless in package.json (and commit the lockfile) to a version frameworkVersion allows, or widen frameworkVersion (for example to 3).',
-    match: /The Serverless version \(([^)]+)\) does not satisfy the "frameworkVersion" \(([^)]+)\)/,
+    fix: "Pin the framework in package.json (and commit the lockfile) to a version frameworkVersion allows, or widen frameworkVersion (for example to '3', or '3 || 4' for osls 4).",
+    match: /The (Serverless|osls) version \(([^)]+)\) does not satisfy the "frameworkVersion" \(([^)]+)\)/,
     explain: (match, context) => {
-      const [version, wanted] = [match[1], match[2]]
+      const [framework, version, wanted] = [match[1] === 'osls' ? 'osls' : 'serverless', match[2], match[3]]
       const line = context.configFile ? lineOf(context.configFile, 'frameworkVersion') : undefined
       return {
-        message: `${path.basename(context.configFile ?? 'serverless.yml')} asks for frameworkVersion ${wanted}${line ? ` (line ${line})` : ''}, but serverless ${version} runs. Pin serverless in package.json (and commit the lockfile) to a version ${wanted} allows, or widen frameworkVersion (for example to '3'). This action runs Serverless Framework v3 only.`,
+        message: `${path.basename(context.configFile ?? 'serverless.yml')} asks for frameworkVersion ${wanted}${line ? ` (line ${line})` : ''}, but ${framework} ${version} runs. Pin ${framework} in package.json (and commit the lockfile) to a version ${wanted} allows, or widen frameworkVersion (for example to '3', or '3 || 4' for osls 4).`,
         annotation: line && context.configFile ? { file: context.configFile, startLine: line } : undefined
       }
     }
+  },
+  {
+    id: 'plugin-needs-sdk-v2',
+    title: 'A plugin does not work with osls 4',
+    symptom:
+      'provider.request() is no longer available. Construct AWS SDK v3 clients with configuration from provider.getAwsSdkV3Config() instead.',
+    cause:
+      "osls 4 removed the AWS SDK v2 interfaces (provider.request, provider.sdk, provider.getCredentials) and no longer ships aws-sdk v2; a plugin the service uses still calls them (serverless-localstack 1.x, serverless-domain-manager before 10, serverless-prune-plugin, serverless-plugin-warmup's prewarm).",
+    fix: 'Use a release of the plugin made for osls 4, remove it, or pin osls to 3.x (npm install --save-dev osls@3) and commit the lockfile.',
+    match:
+      /(provider\.\w+(?:\(\))?) is no longer available\. Construct AWS SDK v3 clients|Cannot find module 'aws-sdk'/,
+    explain: (match, context) => {
+      const core = new Set(['serverless-python-requirements', 'serverless-offline'])
+      const suspects = (context.plugins ?? []).filter(plugin => !core.has(plugin))
+      return {
+        message: `osls 4 removed ${match[1] ?? 'the aws-sdk v2 package'}, which a plugin of this service still uses${suspects.length ? `: ${suspects.join(', ')}` : ''}. Use a release of ${suspects.length === 1 ? 'it' : 'the plugin'} made for osls 4 (serverless-domain-manager 10 or later; serverless-localstack has none: osls 4 reads AWS_ENDPOINT_URL itself), remove it from plugins:, or pin osls to 3.x (npm install --save-dev osls@3) and commit the lockfile.`
+      }
+    }
+  },
+  {
+    id: 'python-version-required',
+    title: 'A package needs another Python',
+    symptom: "ERROR: Package '<name>' requires a different Python: 3.11.7 not in '>=3.12'",
+    cause:
+      "A package in the service's requirements declares (Requires-Python) that it does not run on the runtime's Python version, so pip will not install it for Lambda.",
+    fix: 'Pin a version of the package that supports the runtime, or move provider.runtime to a Python the package supports.',
+    match:
+      /Package '([^']+)' requires a different Python: ([\d.]+) not in '([^']+)'|Ignored the following versions that require a different python version: ([^\n]+)/,
+    explain: match => ({
+      message: match[1]
+        ? `${match[1]} requires Python ${match[3]}, and the functions run on Python ${match[2]}: pip will not install it for them. Pin a version of ${match[1]} that supports Python ${match[2]}, or move provider.runtime to a Python it supports.`
+        : `pip found only versions that require another Python than the runtime's (${match[4].trim()}). Pin a version that supports the runtime's Python, or move provider.runtime to a Python those versions support.`
+    })
+  },
+  {
+    id: 'poetry-export-missing',
+    title: 'poetry cannot export',
+    symptom: 'The command "export" does not exist.',
+    cause:
+      "serverless-python-requirements runs poetry export, which Poetry 2 moved into a plugin (poetry-plugin-export) the runner's Poetry lacks.",
+    fix: "Add the plugin (poetry self add poetry-plugin-export), or take poetry off the runner's PATH: the action then reads poetry.lock itself and hands the plugin its exact pins.",
+    match: /The command "export" does not exist\./,
+    explain: () => ({
+      message:
+        "The runner's poetry has no export command (Poetry 2 moved it into poetry-plugin-export), which serverless-python-requirements runs to read poetry.lock. Add the plugin (poetry self add poetry-plugin-export), or take poetry off the runner's PATH: the action then reads poetry.lock itself and hands the plugin its exact pins."
+    })
   },
   {
     id: 'cloudformation-failed',

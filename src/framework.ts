@@ -4,7 +4,7 @@ import { createRequire } from 'node:module'
 import path from 'node:path'
 import * as semver from 'semver'
 import { asset } from './assets.js'
-import { FRAMEWORK_VERSIONS, LAMBDA_PYTHON_LIFECYCLE, PLUGIN_VERSIONS } from './defaults.js'
+import { FRAMEWORK_VERSIONS, LAMBDA_PYTHON_LIFECYCLE } from './defaults.js'
 import { UserError } from './errors.js'
 import type { Framework } from './inputs.js'
 import { installNodeModules, type InstallDeps } from './node/install.js'
@@ -28,8 +28,6 @@ export interface FrameworkInstall {
   /** `project`: the service's own node_modules; `provided`: installed by the action for a service without one. */
   source: 'project' | 'provided'
 }
-
-const V3 = '>=3.0.0 <4.0.0'
 
 interface Declared {
   name: Framework
@@ -61,9 +59,29 @@ export function projectFramework(dir: string): Declared | undefined {
 }
 
 /**
- * Fails before anything is installed or deployed when the service cannot run on Serverless v3: a
- * project pinned to v4+, a frameworkVersion no v3 satisfies, or an input the project's own copy would
- * override (Serverless always hands over to a local installation).
+ * The majors each framework runs in: Serverless Framework v3, and osls (its maintained fork) 3 and 4.
+ * Serverless Inc's v4 is refused: it needs a login and, for larger companies, a licence, and it
+ * packages Python itself; osls 4 is the v4 line this action runs.
+ */
+const MAJORS: Readonly<Record<Framework, string>> = { serverless: '>=3.0.0 <4.0.0', osls: '>=3.0.0 <5.0.0' }
+
+/** `found` names what was found: "The service pins serverless 4.4.0 in package-lock.json". */
+function refuseMajor(name: Framework, found: string): UserError {
+  return name === 'serverless'
+    ? new UserError(
+        `${found}: this action runs Serverless Framework v3, or osls 3 or 4 (its maintained fork); Serverless Inc's v4 needs a login and, for larger companies, a licence. Pin it to 3.x (npm install --save-dev serverless@3), or move to osls (npm install --save-dev osls), and commit the lockfile.`,
+        { title: 'Serverless v3 or osls only' }
+      )
+    : new UserError(`${found}: this action runs osls 3 and 4. Pin it to 3.x or 4.x and commit the lockfile.`, {
+        title: 'Serverless v3 or osls only'
+      })
+}
+
+/**
+ * Fails before anything is installed or deployed when the service cannot run on a framework this
+ * action runs: a project pinned to Serverless v4, a frameworkVersion the framework that would run does
+ * not satisfy (osls 4 refuses frameworkVersion '3'), or an input the project's own copy would override
+ * (Serverless always hands over to a local installation).
  */
 export function checkFramework(
   config: ServiceConfig,
@@ -73,12 +91,8 @@ export function checkFramework(
   const file = path.basename(config.configFile)
   if (project) {
     const range = semver.validRange(project.version)
-    if (range && !semver.intersects(range, V3)) {
-      throw new UserError(
-        `The service pins ${project.name} ${project.version} in ${project.from}: this action runs Serverless Framework v3. Pin it to 3.x (npm install --save-dev ${project.name}@3) and commit the lockfile.`,
-        { title: 'Serverless v3 only' }
-      )
-    }
+    if (range && !semver.intersects(range, MAJORS[project.name]))
+      throw refuseMajor(project.name, `The service pins ${project.name} ${project.version} in ${project.from}`)
     if (requested.version && range && !semver.intersects(range, requested.version)) {
       throw new UserError(
         `Input 'serverless-version' is '${requested.version}', but the service pins ${project.name} ${project.version} in ${project.from}, and Serverless always runs a project's own copy. Remove the input, or change the project's pin.`,
@@ -92,20 +106,29 @@ export function checkFramework(
       )
     }
   }
-  if (config.frameworkVersion) {
-    const wanted = semver.validRange(config.frameworkVersion)
-    if (!wanted || !semver.intersects(wanted, V3)) {
+  const name = project?.name ?? requested.framework ?? 'serverless'
+  if (!project && requested.version) {
+    const range = semver.validRange(requested.version)
+    if (!range || !semver.intersects(range, MAJORS[name])) {
       throw new UserError(
-        `${file} has frameworkVersion '${config.frameworkVersion}', which no Serverless v3 satisfies: this action runs v3. Set frameworkVersion: '3'.`,
-        { title: 'Serverless v3 only', file: config.configFile }
+        `Input 'serverless-version' is '${requested.version}': ${name === 'serverless' ? "the Serverless Framework runs here as v3 (Serverless Inc's v4 needs a login and a licence); use a 3.x version such as 3.40.0, or set framework: osls for osls 4" : 'osls runs here as 3.x or 4.x; use a version such as 3.77.1 or 4.3.1'} (or leave it empty for the one the action ships).`,
+        { title: 'Serverless v3 or osls only' }
       )
     }
-    const name = project?.name ?? requested.framework ?? 'serverless'
+  }
+  if (config.frameworkVersion) {
+    const wanted = semver.validRange(config.frameworkVersion)
+    if (!wanted || !semver.intersects(wanted, MAJORS[name])) {
+      throw new UserError(
+        `${file} has frameworkVersion '${config.frameworkVersion}', which no ${name === 'serverless' ? 'Serverless v3' : 'osls 3 or 4'} satisfies. Set frameworkVersion: '${name === 'serverless' ? '3' : '3 || 4'}'.`,
+        { title: 'Serverless v3 or osls only', file: config.configFile }
+      )
+    }
     const version = project?.version ?? requested.version ?? FRAMEWORK_VERSIONS[name]
     const range = semver.validRange(version)
     if (range && !semver.intersects(wanted, range)) {
       throw new UserError(
-        `${file} has frameworkVersion '${config.frameworkVersion}', but ${name} ${version} would run. Pin a version that satisfies it (the serverless-version input or the project's package.json), or widen frameworkVersion to '3'.`,
+        `${file} has frameworkVersion '${config.frameworkVersion}', but ${name} ${version} would run (osls 4 refuses a frameworkVersion of '3'). Pin a version that satisfies it (the serverless-version input or the project's package.json), or widen frameworkVersion (such as '3 || 4').`,
         { title: 'frameworkVersion not satisfied', file: config.configFile }
       )
     }
@@ -136,12 +159,8 @@ export function frameworkAt(dir: string, source: FrameworkInstall['source']): Fr
     bin?: Record<string, string>
   }
   const version = String(manifest.version)
-  if (semver.major(version) !== 3) {
-    throw new UserError(
-      `The service's node_modules has ${manifest.name} ${version}: this action runs Serverless Framework v3. Pin ${manifest.name} to 3.x in package.json.`,
-      { title: 'Serverless v3 only' }
-    )
-  }
+  if (!semver.satisfies(version, MAJORS[manifest.name] ?? MAJORS.serverless))
+    throw refuseMajor(manifest.name, `The service's node_modules has ${manifest.name} ${version}`)
   const bin = manifest.bin?.serverless ?? manifest.bin?.sls ?? 'bin/serverless.js'
   return { name: manifest.name, version, entry: path.join(dir, bin), dir, source }
 }
@@ -161,17 +180,53 @@ export interface ProvidedFramework {
   lockfile?: string
 }
 
+/** The frameworks the action ships a lockfile for (src/frameworks/<folder>), each with the plugins it provides. */
+const SHIPPED: readonly { name: Framework; folder: string }[] = [
+  { name: 'serverless', folder: 'serverless' },
+  { name: 'osls', folder: 'osls' },
+  { name: 'osls', folder: 'osls4' }
+]
+
+interface Shipped {
+  name: Framework
+  version: string
+  folder: string
+  plugins: string[]
+}
+
+function shipped(): Shipped[] {
+  return SHIPPED.map(({ name, folder }) => {
+    const dependencies = (readJson(asset('frameworks', folder, 'package.json'))?.dependencies ??
+      {}) as Record<string, string>
+    return {
+      name,
+      folder,
+      version: dependencies[name],
+      plugins: Object.keys(dependencies).filter(dep => dep !== name)
+    }
+  })
+}
+
 /**
  * What the action provides for a service without its own framework: the shipped lockfile of the
- * framework asked for, when its version is the one shipped; otherwise that version, unlocked. Every
- * plugin serverless.yml names must be the service's own or one the lockfile has.
+ * framework asked for (its default version, or the shipped one serverless-version's range takes);
+ * otherwise that version, unlocked. Every plugin serverless.yml names must be the service's own or
+ * one the lockfile has.
  */
 export function providedFramework(
   config: ServiceConfig,
   options: { requested?: string; framework?: Framework; toolCache: (...parts: string[]) => string }
 ): ProvidedFramework {
   const name = options.framework ?? 'serverless'
-  const shippedVersion = FRAMEWORK_VERSIONS[name]
+  const candidates = shipped().filter(entry => entry.name === name)
+  const lock = options.requested
+    ? candidates.find(entry => semver.satisfies(entry.version, options.requested as string))
+    : candidates.find(entry => entry.version === FRAMEWORK_VERSIONS[name])
+  const plugins = (
+    lock ??
+    candidates.find(entry => entry.version === FRAMEWORK_VERSIONS[name]) ??
+    candidates[0]
+  ).plugins
   const missing = config.plugins.filter(plugin => !packageDir(config.dir, plugin))
   const bad = missing.find(plugin => !NPM_NAME.test(plugin) || plugin.length > 214)
   if (bad !== undefined) {
@@ -180,31 +235,29 @@ export function providedFramework(
       { title: 'Not a plugin name', file: config.configFile }
     )
   }
-  const unknown = missing.filter(plugin => !PLUGIN_VERSIONS[plugin])
+  const unknown = missing.filter(plugin => !plugins.includes(plugin))
   if (unknown.length) {
+    const version = lock?.version ?? options.requested ?? FRAMEWORK_VERSIONS[name]
     throw new UserError(
-      `${path.basename(config.configFile)} names ${unknown.join(', ')}, which the service does not install and the action does not provide (it provides ${name} ${shippedVersion} with ${Object.keys(PLUGIN_VERSIONS).join(', ')}, from a lockfile). Add a package.json that installs the framework and its plugins (npm install --save-dev ${name}@${shippedVersion.split('.')[0]} ${unknown.join(' ')}) and commit package-lock.json.`,
+      `${path.basename(config.configFile)} names ${unknown.join(', ')}, which the service does not install and the action does not provide (it provides ${name} ${version} with ${plugins.join(', ')}, from a lockfile). Add a package.json that installs the framework and its plugins (npm install --save-dev ${name}@${String(semver.minVersion(version) ?? version).split('.')[0]} ${unknown.join(' ')}) and commit package-lock.json.`,
       { title: 'Plugin not provided', file: config.configFile }
     )
   }
-  if (!options.requested || options.requested === shippedVersion) {
-    const lockfile = asset('frameworks', name, 'package-lock.json')
+  if (lock) {
+    const lockfile = asset('frameworks', lock.folder, 'package-lock.json')
     const hash = createHash('sha256')
       .update(readFileSync(lockfile))
       .update(process.versions.modules)
       .digest('hex')
     return {
       name,
-      version: shippedVersion,
+      version: lock.version,
       lockfile,
       dir: options.toolCache('framework', `${name}-${hash.slice(0, 16)}`)
     }
   }
-  return {
-    name,
-    version: options.requested,
-    dir: options.toolCache('framework', `${name}-${options.requested}-unlocked`)
-  }
+  const version = options.requested as string
+  return { name, version, dir: options.toolCache('framework', `${name}-${version}-unlocked`) }
 }
 
 /** Installs the provided framework (or proves the one there is the lockfile's) and finds its CLI. */

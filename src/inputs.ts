@@ -166,12 +166,13 @@ export function readInputs(get: Getter): Inputs {
 
   const serverlessVersion = text('serverless-version')
   if (serverlessVersion !== undefined) {
+    // Which majors: serverless 3, osls 3 or 4, as the framework decides (framework.ts checkFramework).
     const range = semver.validRange(serverlessVersion)
-    if (!range || !semver.subset(range, '>=3.0.0 <4.0.0')) {
+    if (!range || !semver.subset(range, '>=3.0.0 <5.0.0')) {
       throw bad(
         'serverless-version',
         serverlessVersion,
-        'this action runs Serverless Framework v3; use a 3.x version such as 3.40.0 (or leave it empty to use the project’s own).'
+        'use a version of the Serverless Framework v3 (such as 3.40.0) or of osls 3 or 4 (such as 4.3.1, with framework: osls), or leave it empty to use the project’s own.'
       )
     }
   }

@@ -228,7 +228,8 @@ export function failed(ctx: RunContext, what: string, result: ServerlessResult):
     stackName: ctx.identity?.stackName,
     region: ctx.identity?.region,
     platform: ctx.report.pipPlatform,
-    pythonVersion: ctx.build?.pythonVersion
+    pythonVersion: ctx.build?.pythonVersion,
+    plugins: ctx.config.plugins
   })
   throw new UserError(
     found ? found.message : `serverless ${what} failed (exit code ${result.exitCode}); its output is above.`,

@@ -188,15 +188,17 @@ export const CASES: BadCase[] = [
     name: 'a serverless-version that is not 3.x',
     inputs: { 'serverless-version': '4.1.0' },
     files: { 'serverless.yml': GOOD_YML },
-    cause: /Input 'serverless-version' is '4\.1\.0': this action runs Serverless Framework v3/,
-    fix: /use a 3\.x version such as 3\.40\.0/
+    cause:
+      /Input 'serverless-version' is '4\.1\.0': the Serverless Framework runs here as v3 \(Serverless Inc's v4 needs a login and a licence\)/,
+    fix: /use a 3\.x version such as 3\.40\.0, or set framework: osls for osls 4/,
+    title: 'Serverless v3 or osls only'
   },
   {
     name: 'a serverless-version that is no version at all',
     inputs: { 'serverless-version': 'latest' },
     files: { 'serverless.yml': GOOD_YML },
     cause: /Input 'serverless-version' is 'latest'/,
-    fix: /use a 3\.x version/
+    fix: /use a version of the Serverless Framework v3 \(such as 3\.40\.0\) or of osls 3 or 4/
   },
   {
     name: 'an unknown framework',
@@ -536,29 +538,29 @@ export const CASES: BadCase[] = [
     },
     cause:
       /The service pins serverless 4\.4\.0 in package-lock\.json: this action runs Serverless Framework v3/,
-    fix: /Pin it to 3\.x \(npm install --save-dev serverless@3\) and commit the lockfile/,
-    title: 'Serverless v3 only'
+    fix: /Pin it to 3\.x \(npm install --save-dev serverless@3\), or move to osls \(npm install --save-dev osls\), and commit the lockfile/,
+    title: 'Serverless v3 or osls only'
   },
   {
     name: 'a project pinned to serverless v4 in its package.json (no lockfile)',
     files: { 'serverless.yml': GOOD_YML, 'package.json': '{"devDependencies":{"serverless":"^4.4.0"}}' },
     cause: /The service pins serverless \^4\.4\.0 in package\.json: this action runs Serverless Framework v3/,
     fix: /Pin it to 3\.x/,
-    title: 'Serverless v3 only'
+    title: 'Serverless v3 or osls only'
   },
   {
     name: 'a frameworkVersion no v3 satisfies',
     files: { 'serverless.yml': yml([["'3'", "'4'"]]) },
     cause: /serverless\.yml has frameworkVersion '4', which no Serverless v3 satisfies/,
     fix: /Set frameworkVersion: '3'/,
-    title: 'Serverless v3 only',
+    title: 'Serverless v3 or osls only',
     where: { file: 'serverless.yml' }
   },
   {
     name: 'a frameworkVersion the pinned serverless does not satisfy',
     files: { 'serverless.yml': yml([["'3'", "'~3.38.0'"]]), ...PINNED },
     cause: /serverless\.yml has frameworkVersion '~3\.38\.0', but serverless 3\.40\.0 would run/,
-    fix: /Pin a version that satisfies it .* or widen frameworkVersion to '3'/,
+    fix: /Pin a version that satisfies it .* or widen frameworkVersion \(such as '3 \|\| 4'\)/,
     title: 'frameworkVersion not satisfied',
     where: { file: 'serverless.yml' }
   },

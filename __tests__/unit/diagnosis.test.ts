@@ -136,6 +136,35 @@ interface Case {
  */
 const CASES: Case[] = [
   {
+    // osls 4.3.1 with serverless-localstack 1.4.0, as run on this machine (its error block, verbatim).
+    name: 'osls 4: a plugin that calls an AWS SDK v2 interface osls 4 removed',
+    rule: 'plugin-needs-sdk-v2',
+    output:
+      'Environment: linux, node 24.11.0, framework 4.3.1 (local), plugin 7.2.3, SDK 4.3.3\nError:\nprovider.getCredentials() is no longer available. Construct AWS SDK v3 clients with configuration from provider.getAwsSdkV3Config() instead. See https://github.com/oss-serverless/osls/blob/4.x/docs/guides/upgrading-to-v4.md\n',
+    context: { plugins: ['serverless-python-requirements', 'serverless-localstack'] },
+    says: [
+      /^osls 4 removed provider\.getCredentials\(\), which a plugin of this service still uses: serverless-localstack\./,
+      /or pin osls to 3\.x \(npm install --save-dev osls@3\)/
+    ]
+  },
+  {
+    // pip's own words (pip/_internal/resolution/.../ and req_install's check of Requires-Python).
+    name: 'pip: a package that needs a newer Python than the runtime',
+    rule: 'python-version-required',
+    output: "ERROR: Package 'fastnew' requires a different Python: 3.11.7 not in '>=3.12'\n",
+    says: [
+      /^fastnew requires Python >=3\.12, and the functions run on Python 3\.11\.7/,
+      /Pin a version of fastnew that supports Python 3\.11\.7/
+    ]
+  },
+  {
+    // Poetry 2 without poetry-plugin-export, as Debian's and PyPI's poetry print it.
+    name: 'poetry 2 without its export plugin',
+    rule: 'poetry-export-missing',
+    output: '\nThe command "export" does not exist.\n',
+    says: [/^The runner's poetry has no export command/, /poetry self add poetry-plugin-export/]
+  },
+  {
     name: "the action's pip helper: a wheel only for another platform",
     rule: 'no-wheel-for-platform',
     output:

@@ -185,6 +185,48 @@ describe('runtimeNotes', () => {
   })
 })
 
+describe('osls 4', () => {
+  it('is a framework a project may pin, with a frameworkVersion that admits it', () => {
+    const dir = project({
+      'package.json': { devDependencies: { osls: '4.3.1' } },
+      'package-lock.json': lockV3('4.3.1', 'osls')
+    })
+    expect(() => checkFramework(config(dir, '3 || 4'), {})).not.toThrow()
+    expect(() => checkFramework(config(dir), {})).not.toThrow()
+    // osls 4 refuses frameworkVersion '3' for every command: said before anything runs.
+    expect(failure(() => checkFramework(config(dir, '3'), {}))).toMatch(
+      /^serverless\.yml has frameworkVersion '3', but osls 4\.3\.1 would run \(osls 4 refuses a frameworkVersion of '3'\)/
+    )
+  })
+
+  it('is what framework: osls with serverless-version 4 provides, from its own shipped lockfile', () => {
+    const toolCache = (...parts: string[]) => path.join('/tool-cache', ...parts)
+    const provided = providedFramework(
+      { ...config(project({})), plugins: ['serverless-python-requirements'] },
+      { toolCache, framework: 'osls', requested: '4' }
+    )
+    expect(provided).toMatchObject({ name: 'osls', version: '4.3.1' })
+    expect(provided.lockfile).toMatch(/frameworks\/osls4\/package-lock\.json$/)
+    // serverless-localstack 1.x calls what osls 4 removed: the osls 4 lockfile does not provide it.
+    expect(
+      failure(() =>
+        providedFramework(
+          { ...config(project({})), plugins: ['serverless-localstack'] },
+          { toolCache, framework: 'osls', requested: '4' }
+        )
+      )
+    ).toMatch(
+      /names serverless-localstack, which the service does not install and the action does not provide \(it provides osls 4\.3\.1 with serverless-offline, serverless-python-requirements/
+    )
+  })
+
+  it("still refuses Serverless Inc's v4", () => {
+    expect(failure(() => checkFramework(config(project({})), { version: '4.4.0' }))).toMatch(
+      /^Input 'serverless-version' is '4\.4\.0': the Serverless Framework runs here as v3 \(Serverless Inc's v4 needs a login and a licence\)/
+    )
+  })
+})
+
 describe('ownFramework', () => {
   it('is the package package.json names, even when a plugin’s peer put upstream serverless beside osls', () => {
     const dir = project({ 'package.json': { devDependencies: { osls: '3.77.1' } } })

@@ -124,9 +124,14 @@ describe('readInputs', () => {
     ['aws-region', 'useast1', /region code of the .* partitions, such as us-east-1/],
     ['python-version', '2.7', /Python 3 version such as 3\.11/],
     ['python-version', 'three', /Python 3 version such as 3\.11/],
-    ['serverless-version', '4', /use a 3\.x version/],
-    ['serverless-version', '^4.0.0', /use a 3\.x version/],
-    ['serverless-version', 'latest', /use a 3\.x version/],
+    [
+      'serverless-version',
+      '5',
+      /use a version of the Serverless Framework v3 \(such as 3\.40\.0\) or of osls 3 or 4/
+    ],
+    ['serverless-version', '^2.0.0', /or of osls 3 or 4/],
+    ['serverless-version', '>=3', /or of osls 3 or 4/],
+    ['serverless-version', 'latest', /or of osls 3 or 4/],
     ['role-to-assume', 'arn:aws:iam::1234:role/deploy', /use a role ARN such as arn:aws:iam::/],
     ['role-to-assume', 'deploy-role', /use a role ARN/],
     ['role-duration-seconds', '899', /900 to 43200/],

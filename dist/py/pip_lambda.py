@@ -30,6 +30,17 @@ def version_of(filename):
     return parts[1] if len(parts) > 1 else "?"
 
 
+def say(text):
+    """Prints for the plugin's log, and keeps a copy (SPD_PIP_LOG) for the action's diagnosis: some
+    serverless-python-requirements releases (5.x) print none of pip's output when it fails."""
+    sys.stdout.write(text)
+    sys.stdout.flush()
+    log = os.environ.get("SPD_PIP_LOG")
+    if log:
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(text)
+
+
 def main(args):
     platforms = os.environ["SPD_PIP_PLATFORMS"].split()
     version = os.environ["SPD_PIP_PYTHON_VERSION"]
@@ -44,8 +55,7 @@ def main(args):
     try:
         for _ in range(20):
             code, output = pip("install", *args, *target, "--find-links", str(wheelhouse))
-            sys.stdout.write(output)
-            sys.stdout.flush()
+            say(output)
             if code == 0:
                 return 0
             missing = re.findall(r"No matching distribution found for (\S+)", output)
@@ -59,13 +69,13 @@ def main(args):
             code, _ = pip("download", "--no-deps", "--dest", str(download), spec)
             files = sorted(download.iterdir()) if download.exists() else []
             if code != 0 or not files:
-                print(f"{PREFIX} {name} {spec[len(name):] or '(any version)'} has no wheel for {where}, and no version of it installs here at all.")
+                say(f"{PREFIX} {name} {spec[len(name):] or '(any version)'} has no wheel for {where}, and no version of it installs here at all." + "\n")
                 return 1
             found = files[0]
             exact = version_of(found.name)
             if found.name.endswith(".whl"):
                 tag = "-".join(found.name[:-4].split("-")[-3:])
-                print(f"{PREFIX} {name} {exact} has no wheel for {where}: only for other platforms ({tag}). Pin a version that publishes one, or replace the package.")
+                say(f"{PREFIX} {name} {exact} has no wheel for {where}: only for other platforms ({tag}). Pin a version that publishes one, or replace the package." + "\n")
                 return 1
             # A source distribution: built here, for this runner, it is fine only when pure Python.
             before = set(wheelhouse.iterdir())
@@ -74,13 +84,13 @@ def main(args):
                 f.unlink()
             new = [w for w in set(wheelhouse.iterdir()) - before if w.suffix == ".whl"]
             if code != 0 or not new:
-                print(f"{PREFIX} {name} {exact} has no wheel for {where}, and its source distribution does not build here.")
+                say(f"{PREFIX} {name} {exact} has no wheel for {where}, and its source distribution does not build here." + "\n")
                 return 1
             if not new[0].name.endswith("-none-any.whl"):
                 new[0].unlink()
-                print(f"{PREFIX} {name} {exact} has no wheel for {where}; its source distribution builds native code, which would be built for this runner, not for Lambda.")
+                say(f"{PREFIX} {name} {exact} has no wheel for {where}; its source distribution builds native code, which would be built for this runner, not for Lambda." + "\n")
                 return 1
-            print(f"{PREFIX} built {new[0].name} from its source distribution (pure Python, runs on {label}).")
+            say(f"{PREFIX} built {new[0].name} from its source distribution (pure Python, runs on {label})." + "\n")
         return 1
     finally:
         for f in sorted(work.rglob("*"), reverse=True):

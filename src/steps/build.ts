@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto'
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import path from 'node:path'
-import { addBytecode, neverRun, storeZipsEnv } from '../artifact.js'
+import { addBytecode, neverRun, preloadEnv } from '../artifact.js'
+import { pythonPins, toolShim } from '../python-pins.js'
 import { pythonBuildKey, pythonCache, pythonRequirementsCacheDir } from '../cache.js'
 import { envFor, known, learnIdentity, tell, type RunContext } from '../context.js'
 import { runtimeNotes } from '../framework.js'
@@ -105,11 +106,43 @@ export async function packageService(ctx: RunContext): Promise<void> {
     tellCaches(ctx)
   }
   dropBuiltWheels(downloads)
-  const zips = bytecodeFits(ctx) ? storeZipsEnv(ctx.edges.env.NODE_OPTIONS) : {}
-  const pip = ctx.wheelTarget ? wheelTargetEnv(ctx.wheelTarget) : {}
-  const result = await serverless(ctx, ['package'], args, { ...pip, ...zips, XDG_CACHE_HOME: xdg })
+  const pins =
+    build.pythonRequirements && !build.dockerizePip
+      ? await pythonPins(ctx.pythonProject, {
+          pythonVersion: build.pythonVersion,
+          architecture: build.architecture,
+          file: ctx.paths.temp('python-pins', `${buildKey}.txt`),
+          exec: ctx.edges.exec,
+          env: envFor(ctx, 'python')
+        })
+      : undefined
+  if (pins?.tool && ctx.python?.shims) toolShim(ctx.python.shims, pins.tool)
+  if (pins) ctx.edges.runner.info(`Python dependencies: ${pins.how}`)
+  const preloads = [
+    ...(bytecodeFits(ctx) ? ['store-zips.cjs'] : []),
+    ...(pins?.file ? ['python-pins.cjs'] : [])
+  ]
+  const pipLog = ctx.paths.temp('pip.log')
+  rmSync(pipLog, { force: true })
+  const env = {
+    ...(ctx.wheelTarget ? { ...wheelTargetEnv(ctx.wheelTarget), SPD_PIP_LOG: pipLog } : {}),
+    ...preloadEnv(ctx.edges.env.NODE_OPTIONS, preloads),
+    ...(pins?.file ? { SPD_PYTHON_PINS: pins.file } : {}),
+    XDG_CACHE_HOME: xdg
+  }
+  const result = await serverless(ctx, ['package'], args, env)
   dropBuiltWheels(downloads)
-  if (result.exitCode !== 0) failed(ctx, 'package', result)
+  if (result.exitCode !== 0) {
+    // pip's own words, which some serverless-python-requirements releases do not print.
+    const pip = existsSync(pipLog) ? readFileSync(pipLog, 'utf8').slice(-64 * 1024) : ''
+    failed(
+      ctx,
+      'package',
+      pip && !result.output.includes(pip.slice(-200))
+        ? { ...result, output: `${pip}\n${result.output}` }
+        : result
+    )
+  }
   const packaged = readPackagedService(ctx.config.dir, started - 1000)
   if (!packaged) throw new Error('serverless package left no .serverless/serverless-state.json')
   ctx.packaged = packaged

@@ -25,6 +25,7 @@ import { runnerPaths } from '../paths.js'
 import { partitionOfArn, partitionOfRegion } from '../regions.js'
 import { failed, printService, forwardedArgs } from '../serverless.js'
 import { identityOf, literalIdentity, literalValue, readBuild, readServiceConfig } from '../service.js'
+import { pythonProject, type PluginOptions } from '../python-project/index.js'
 import { checkStageFits } from '../stage.js'
 import type { Phases, Report } from '../summary.js'
 
@@ -66,6 +67,10 @@ export function start(edges: Edges, report: Report, phases: Phases): RunContext 
     })
   // What packaging needs, when it is written out literally: checked now, before anything is installed.
   if (traits.builds && config.doc) ctx.build = readBuild(config.doc, config.configFile)
+  // How the service pins its Python dependencies: a lock missing, stale or ambiguous stops the run here.
+  const usesPlugin =
+    ctx.build?.pythonRequirements ?? config.plugins.includes('serverless-python-requirements')
+  if (traits.builds && usesPlugin) ctx.pythonProject = pythonProject(config.dir, pluginOptions(config))
   learnIdentity(ctx, known)
   return ctx
 }
@@ -80,6 +85,18 @@ function nodeBin(dir: string, node: string): string {
   rmSync(path.join(dir, 'node'), { force: true })
   symlinkSync(node, path.join(dir, 'node'))
   return dir
+}
+
+/** The service's own choice of source for serverless-python-requirements, where written out literally. */
+function pluginOptions(config: RunContext['config']): PluginOptions {
+  const options = (config.doc?.custom as { pythonRequirements?: Record<string, unknown> } | undefined)
+    ?.pythonRequirements
+  const flag = (value: unknown) => (typeof value === 'boolean' ? value : undefined)
+  return {
+    usePipenv: flag(options?.usePipenv),
+    usePoetry: flag(options?.usePoetry),
+    fileName: typeof options?.fileName === 'string' ? options.fileName : undefined
+  }
 }
 
 function functionKeys(doc: Record<string, unknown>): string[] | undefined {
