@@ -5,7 +5,7 @@
 export const NODE_MAJOR = 24
 
 /** Python used by the template's starter service (its `pythonVersion` default and `provider.runtime`). */
-export const DEFAULT_PYTHON_VERSION = '3.11'
+export const DEFAULT_PYTHON_VERSION = '3.13'
 
 /** Lambda's Python runtimes this action can install and deploy. */
 export const LAMBDA_PYTHON_VERSIONS = ['3.10', '3.11', '3.12', '3.13', '3.14'] as const

@@ -18,7 +18,7 @@ import {
   CreateStackCommand,
   DescribeStacksCommand
 } from '@aws-sdk/client-cloudformation'
-import { DEFAULT_PYTHON_VERSION, LAMBDA_PYTHON_VERSIONS, SERVERLESS_VERSION } from '../../src/defaults.js'
+import { DEFAULT_PYTHON_VERSION, FRAMEWORK_VERSIONS, LAMBDA_PYTHON_VERSIONS } from '../../src/defaults.js'
 import { startMoto } from '../support/moto.js'
 import { pipEnv as localPipEnv } from '../support/pip.js'
 import { REGION, createGitHubOidcProvider, createStack } from '../iam/stack.js'
@@ -39,6 +39,12 @@ import {
 jest.setTimeout(600_000)
 
 const NON_DEFAULT_PYTHON = '3.12'
+/**
+ * The Python the starter is run on: the one beside the machine's own Node (python3.11 on PATH, as on Debian
+ * images), and the one the local package index has binary wheels for. The default (3.13) is checked as the
+ * files it writes; a project applied with this version is the one that installs, tests, packages and serves.
+ */
+const RUN_PYTHON = '3.11'
 const GREETING = { message: 'Hello from FastAPI on AWS Lambda' }
 const HEALTH = { status: 'ok' }
 
@@ -48,6 +54,8 @@ const SLS_HOME = join(WORK, 'home')
 mkdirSync(SLS_HOME)
 
 const metadata = readTemplateMetadata()
+/** Users apply the template by its major tag (fastapi-lambda:2), as its page shows. */
+const MAJOR = metadata.version.split('.')[0]
 const defaults = Object.fromEntries(
   Object.entries(metadata.options ?? {}).map(([name, option]) => [name, String(option.default)])
 )
@@ -55,6 +63,7 @@ const custom = { pythonVersion: NON_DEFAULT_PYTHON, awsRegion: 'eu-west-1', serv
 
 const defaultDir = join(WORK, 'default')
 const customDir = join(WORK, 'custom')
+const runDir = join(WORK, `python${RUN_PYTHON}`)
 
 // Publish template/src with the real CLI, as the release workflow does, and apply it twice from the registry
 // as a user does: with the defaults and with every option set. The registry is stopped once both are applied.
@@ -62,11 +71,13 @@ const applied = await (async () => {
   try {
     const templates = await publishTemplates()
     try {
-      const withDefaults = await templates.apply(TEMPLATE_ID, defaultDir, {}, '1')
-      const withCustom = await templates.apply(TEMPLATE_ID, customDir, custom, '1')
+      const withDefaults = await templates.apply(TEMPLATE_ID, defaultDir, {}, MAJOR)
+      const withCustom = await templates.apply(TEMPLATE_ID, customDir, custom, MAJOR)
+      const withRunPython = await templates.apply(TEMPLATE_ID, runDir, { pythonVersion: RUN_PYTHON }, MAJOR)
       for (const [what, result] of [
         ['defaults', withDefaults],
-        ['custom options', withCustom]
+        ['custom options', withCustom],
+        [`pythonVersion ${RUN_PYTHON}`, withRunPython]
       ] as const)
         if (result.status !== 0)
           throw new Error(`devcontainer templates apply (${what}) failed:\n${result.stderr.slice(-3000)}`)
@@ -195,7 +206,7 @@ function preparePython(projectDir: string, version: string): PythonEnv {
   return { ...env, python }
 }
 
-const py = preparePython(defaultDir, DEFAULT_PYTHON_VERSION)
+const py = preparePython(runDir, RUN_PYTHON)
 if (py.unavailable) console.log(`Python ${py.version}: tests skipped: ${py.unavailable}`)
 
 /** Fails the test that needs this Python when its requirements did not install. */
@@ -207,8 +218,8 @@ function requirePython(env: PythonEnv): string {
 /** serverless-python-requirements runs pip with python<runtime version> from PATH. */
 const PACKAGE_SKIP = py.unavailable
   ? py.unavailable
-  : py.interpreter !== `python${DEFAULT_PYTHON_VERSION}`
-    ? `python${DEFAULT_PYTHON_VERSION} is not on PATH (serverless-python-requirements runs it)`
+  : py.interpreter !== `python${RUN_PYTHON}`
+    ? `python${RUN_PYTHON} is not on PATH (serverless-python-requirements runs it)`
     : undefined
 if (PACKAGE_SKIP) console.log(`serverless package: skipped: ${PACKAGE_SKIP}`)
 
@@ -224,12 +235,15 @@ describe('applying the template with the devcontainers CLI', () => {
     expect(applied.published[TEMPLATE_ID]).toMatchObject({ version })
     const [major, minor] = version.split('.')
     expect(applied.tags).toEqual([major, `${major}.${minor}`, version, 'latest'])
-    // apply fetched the manifest of tag 1, then its one layer, and nothing failed along the way
+    // apply fetched the manifest of the major tag, then its one layer, and nothing failed along the way
     const pulls = applied.requests.filter(r => r.startsWith('GET ') && r.includes(`/${TEMPLATE_ID}/`))
-    expect(pulls.filter(r => r.includes('/manifests/1 '))).toEqual([
-      `GET /v2/serverless-python-deploy/action/${TEMPLATE_ID}/manifests/1 200`,
-      `GET /v2/serverless-python-deploy/action/${TEMPLATE_ID}/manifests/1 200`
-    ])
+    expect(pulls.filter(r => r.includes(`/manifests/${MAJOR} `))).toEqual(
+      [defaultDir, customDir, runDir].map(
+        () => `GET /v2/serverless-python-deploy/action/${TEMPLATE_ID}/manifests/${MAJOR} 200`
+      )
+    )
+    // the page tells users that tag
+    expect(readFileSync(join(TEMPLATE_DIR, 'README.md'), 'utf8')).toContain(`/${TEMPLATE_ID}:${MAJOR} `)
     expect(pulls.filter(r => r.includes('/blobs/sha256:')).every(r => r.endsWith(' 200'))).toBe(true)
   })
 
@@ -419,11 +433,11 @@ function expectStarterTests(env: PythonEnv, dir: string): void {
   expect(output).not.toMatch(/warnings? summary|Warning:/i)
 }
 
-describe(`starter tests on the default Python (${DEFAULT_PYTHON_VERSION})`, () => {
+describe(`starter tests on Python ${RUN_PYTHON}`, () => {
   ;(py.unavailable ? it.skip : it)(
     'pass: routes through TestClient and the Mangum handler, with no skip and no warning',
     () => {
-      expectStarterTests(py, defaultDir)
+      expectStarterTests(py, runDir)
     }
   )
 
@@ -431,7 +445,7 @@ describe(`starter tests on the default Python (${DEFAULT_PYTHON_VERSION})`, () =
     "fail on a warning, such as Starlette's deprecation of plain httpx in its TestClient",
     () => {
       // A test that warns the way Starlette >= 1.2 did when the template installed httpx instead of httpx2.
-      const probe = join(defaultDir, 'tests', 'test_warning_probe.py')
+      const probe = join(runDir, 'tests', 'test_warning_probe.py')
       writeFileSync(
         probe,
         [
@@ -447,7 +461,7 @@ describe(`starter tests on the default Python (${DEFAULT_PYTHON_VERSION})`, () =
       )
       try {
         const result = run(requirePython(py), ['-m', 'pytest', '-p', 'no:cacheprovider', '-q', probe], {
-          cwd: defaultDir,
+          cwd: runDir,
           env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' }
         })
         expect(result.status).toBe(1)
@@ -618,22 +632,23 @@ describe('npm scripts', () => {
 })
 
 describe('the applied project with Node (npm ci once for the file)', () => {
-  const serverless = join(defaultDir, 'node_modules', '.bin', 'serverless')
+  const serverless = join(runDir, 'node_modules', '.bin', 'serverless')
   let npmCi: SpawnSyncReturns<string> | undefined
 
   beforeAll(() => {
-    npmCi = run('npm', ['ci', '--no-audit', '--no-fund'], { cwd: defaultDir })
+    // as postCreateCommand runs it: no install scripts
+    npmCi = run('npm', ['ci', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: runDir })
   })
 
   const requireNpmCi = (): void => {
     if (npmCi?.status !== 0) throw new Error(`npm ci failed:\n${tail(npmCi?.stderr, 40)}`)
   }
 
-  it(`npm ci installs Serverless Framework ${SERVERLESS_VERSION} from the lockfile`, () => {
+  it(`npm ci installs osls ${FRAMEWORK_VERSIONS.osls} from the lockfile`, () => {
     requireNpmCi()
-    const version = run(serverless, ['--version'], { cwd: defaultDir, env: slsEnv() })
+    const version = run(serverless, ['--version'], { cwd: runDir, env: slsEnv() })
     expect(version.status).toBe(0)
-    expect(version.stdout).toContain(`Framework Core: ${SERVERLESS_VERSION}`)
+    expect(version.stdout).toContain(`osls version: ${FRAMEWORK_VERSIONS.osls}`)
   })
 
   ;(PACKAGE_SKIP ? it.skip : it)(
@@ -651,17 +666,17 @@ describe('the applied project with Node (npm ci once for the file)', () => {
         ['.pytest_cache/README.md', '.pytest_cache']
       ]
       for (const [file] of strays) {
-        mkdirSync(dirname(join(defaultDir, file)), { recursive: true })
-        writeFileSync(join(defaultDir, file), 'SECRET=do-not-ship\n')
+        mkdirSync(dirname(join(runDir, file)), { recursive: true })
+        writeFileSync(join(runDir, file), 'SECRET=do-not-ship\n')
       }
       let packaged: SpawnSyncReturns<string>
       try {
         packaged = run(serverless, ['package', '--stage', 'ci', '--package', artifact], {
-          cwd: defaultDir,
+          cwd: runDir,
           env: slsEnv()
         })
       } finally {
-        for (const [, cleanup] of strays) rmSync(join(defaultDir, cleanup), { recursive: true, force: true })
+        for (const [, cleanup] of strays) rmSync(join(runDir, cleanup), { recursive: true, force: true })
       }
       if (packaged.status !== 0)
         throw new Error(`serverless package failed:\n${tail(packaged.stdout + packaged.stderr, 40)}`)
@@ -702,7 +717,7 @@ describe('the applied project with Node (npm ci once for the file)', () => {
       const fn = resources.find(r => r.Type === 'AWS::Lambda::Function')
       expect(fn?.Properties).toMatchObject({
         Handler: 'main.handler',
-        Runtime: `python${DEFAULT_PYTHON_VERSION}`
+        Runtime: `python${RUN_PYTHON}`
       })
       const route = resources.find(r => r.Type === 'AWS::ApiGatewayV2::Route')
       expect(route?.Properties.RouteKey).toBe('$default')
@@ -737,7 +752,7 @@ describe('the applied project with Node (npm ci once for the file)', () => {
     // serverless resolves its variables for real (no credentials); moto's CloudFormation completes the
     // expression, as AWS's does at deploy time, next to the stacks iam/github-deploy-role.yml creates.
     const preview = parseYaml(
-      readFileSync(join(defaultDir, '.github', 'workflows', 'preview.yml'), 'utf8')
+      readFileSync(join(runDir, '.github', 'workflows', 'preview.yml'), 'utf8')
     ) as {
       jobs: { preview: { env: Record<string, string> } }
     }
@@ -747,7 +762,7 @@ describe('the applied project with Node (npm ci once for the file)', () => {
       const printed = run(
         serverless,
         ['print', '--stage', stage, '--path', 'provider.iam.role.permissionsBoundary', '--format', 'json'],
-        { cwd: defaultDir, env: slsEnv(extra) }
+        { cwd: runDir, env: slsEnv(extra) }
       )
       if (printed.status !== 0)
         throw new Error(`serverless print failed:\n${tail(printed.stdout + printed.stderr)}`)
@@ -827,7 +842,7 @@ describe('the applied project with Node (npm ci once for the file)', () => {
       args = withOption(args, '--lambdaPort', String(await freePort()))
       args = withOption(args, '--websocketPort', String(await freePort()))
       offline = startBackground(serverless, args, {
-        cwd: defaultDir,
+        cwd: runDir,
         // serverless-offline runs `python3` from PATH (and honours VIRTUAL_ENV): make it the venv's.
         env: slsEnv({ PATH: `${py.venvBin}${delimiter}${process.env.PATH}`, VIRTUAL_ENV: py.venv })
       })
@@ -871,10 +886,10 @@ describe('uvicorn with --reload (npm run dev)', () => {
       let args = withOption(rest, '--port', String(port))
       args = withOption(args, '--host', '127.0.0.1')
       const uvicorn = startBackground(py.python as string, args, {
-        cwd: defaultDir,
+        cwd: runDir,
         env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' }
       })
-      const api = join(defaultDir, 'api.py')
+      const api = join(runDir, 'api.py')
       const original = readFileSync(api, 'utf8')
       try {
         const base = `http://127.0.0.1:${port}`

@@ -4,10 +4,10 @@ import { join } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import {
   DEFAULT_PYTHON_VERSION,
+  FRAMEWORK_VERSIONS,
   LAMBDA_PYTHON_VERSIONS,
   NODE_MAJOR,
-  PLUGIN_VERSIONS,
-  SERVERLESS_VERSION
+  PLUGIN_VERSIONS
 } from '../../src/defaults.js'
 import { REPO_ROOT, TEMPLATE_DIR, readJson, readJsonc, readTemplateMetadata } from './helpers.js'
 
@@ -102,9 +102,10 @@ describe('Serverless Framework and plugins of the starter service', () => {
   const lock = readJson<PackageLock>(join(TEMPLATE_DIR, 'package-lock.json'))
   const pinned = { ...pkg.dependencies, ...pkg.devDependencies }
 
-  it('pins serverless to SERVERLESS_VERSION (a 3.x release, matching frameworkVersion)', () => {
-    expect(pinned.serverless).toBe(SERVERLESS_VERSION)
-    expect(SERVERLESS_VERSION).toMatch(/^3\.\d+\.\d+$/)
+  it('pins osls (the Serverless Framework v3 fork, whose schema knows python3.12 to 3.14) to the version the action provides', () => {
+    expect(pinned.osls).toBe(FRAMEWORK_VERSIONS.osls)
+    expect(pinned.serverless).toBeUndefined()
+    expect(FRAMEWORK_VERSIONS.osls).toMatch(/^3\.\d+\.\d+$/)
     const serverless = readFileSync(join(TEMPLATE_DIR, 'serverless.yml'), 'utf8')
     expect(serverless).toMatch(/^frameworkVersion: '3'$/m)
   })
@@ -114,7 +115,7 @@ describe('Serverless Framework and plugins of the starter service', () => {
     expect(pinned['serverless-offline']).toBe(PLUGIN_VERSIONS['serverless-offline'])
     // Any other plugin the template adds must be one the action knows, at the same version.
     for (const [name, version] of Object.entries(pinned)) {
-      if (name !== 'serverless') expect([name, version]).toEqual([name, PLUGIN_VERSIONS[name]])
+      if (name !== 'osls') expect([name, version]).toEqual([name, PLUGIN_VERSIONS[name]])
     }
   })
 
