@@ -1,5 +1,9 @@
 import { jest } from '@jest/globals'
-import { CloudFormationClient, DescribeStackResourcesCommand } from '@aws-sdk/client-cloudformation'
+import {
+  CloudFormationClient,
+  CreateChangeSetCommand,
+  DescribeStackResourcesCommand
+} from '@aws-sdk/client-cloudformation'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -119,8 +123,35 @@ describe('command: plan against moto', () => {
   })
 
   it('after a deploy, sees the handler’s new code and memory, and updates its comment in place', async () => {
+    // A plan of the new stage that was cut short leaves its REVIEW_IN_PROGRESS stack: the deploy clears it.
+    const cfn = new CloudFormationClient({ region: REGION, endpoint: moto.endpoint, credentials: MOTO_KEYS })
+    try {
+      await cfn.send(
+        new CreateChangeSetCommand({
+          StackName: STACK,
+          ChangeSetName: `${STACK}-plan-cut-short`,
+          ChangeSetType: 'CREATE',
+          TemplateBody: JSON.stringify({
+            Resources: { Nothing: { Type: 'AWS::CloudFormation::WaitConditionHandle' } }
+          })
+        })
+      )
+    } finally {
+      cfn.destroy()
+    }
+    expect(await findStack(moto, STACK, REGION)).toMatchObject({ StackStatus: 'REVIEW_IN_PROGRESS' })
     const deployed = await action({ command: 'deploy' })
     expect(deployed.exitCode).toBe(0)
+    expect(deployed.stdout.split('\n').filter(line => line.includes('REVIEW_IN_PROGRESS'))).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^::notice::Stack ${STACK} is REVIEW_IN_PROGRESS: a change set for its first deploy was created and never executed .* Deleting it before deploying\\.$`
+        )
+      )
+    ])
+    // Serverless creates the stack with its bucket, then updates it with the service
+    expect(await findStack(moto, STACK, REGION)).toMatchObject({ StackStatus: 'UPDATE_COMPLETE' })
+    expect(await resources()).toEqual(expect.arrayContaining(['ApiLambdaFunction', 'IamRoleLambdaExecution']))
     writeFileSync(
       path.join(service, 'handler.py'),
       `${readFileSync(path.join(service, 'handler.py'), 'utf8')}\n# changed\n`

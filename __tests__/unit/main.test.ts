@@ -258,6 +258,33 @@ describe('command: deploy', () => {
     expect(off.recorded.outputs['artifact-sha256']).toMatch(/^[0-9a-f]{64}$/)
   })
 
+  it('deletes an empty stack a plan cut short left in REVIEW_IN_PROGRESS, with a notice, then deploys', async () => {
+    const { run, recorded, svc } = setup({ command: 'deploy', stage: 'prod', 'smoke-test-path': '' })
+    svc.stacks.set('eu-west-1/api-prod', {
+      status: 'REVIEW_IN_PROGRESS',
+      outputs: {},
+      template: {},
+      deployments: []
+    })
+    await run()
+    expect(recorded.annotations).toEqual([
+      {
+        level: 'notice',
+        message:
+          'Stack api-prod is REVIEW_IN_PROGRESS: a change set for its first deploy was created and never executed (a plan cut short, or one made by hand), so it holds nothing and CloudFormation cannot update it. Deleting it before deploying.'
+      }
+    ])
+    const deploying = actions(recorded.sequence).slice(-4)
+    expect(deploying).toEqual([
+      'aws cloudformation:DeleteStack eu-west-1',
+      'aws cloudformation:DescribeStacks eu-west-1',
+      'run serverless deploy --package .serverless --stage prod',
+      'aws cloudformation:DescribeStacks eu-west-1'
+    ])
+    expect(svc.stacks.get('eu-west-1/api-prod')?.status).toBe('CREATE_COMPLETE')
+    expect(recorded.exitCode).toBe(0)
+  })
+
   it('skips the smoke test in a rehearsal against an emulator, and says so', async () => {
     const { run, recorded } = setup(
       { command: 'deploy' },

@@ -14,7 +14,8 @@ import {
   describeStack,
   firstFailure,
   serviceUrl,
-  waitUntilSettled
+  waitUntilSettled,
+  type StackCondition
 } from '../stack.js'
 import { missingStack, settledStack, STACK_WAIT_MS } from './stack-state.js'
 
@@ -41,19 +42,27 @@ function linkTree(from: string, to: string): void {
   }
 }
 
+/** Why a stack in this condition holds nothing and cannot be deployed to: it is deleted first. */
+const EMPTY_STACK: Partial<Record<StackCondition, string>> = {
+  'failed-create':
+    'its first deploy failed and rolled back, so it holds nothing and CloudFormation cannot update it',
+  'awaiting-change-set':
+    'a change set for its first deploy was created and never executed (a plan cut short, or one made by hand), so it holds nothing and CloudFormation cannot update it'
+}
+
 /**
- * Before a deploy: waits out another run's update, and clears a stack whose first create failed
- * (ROLLBACK_COMPLETE holds nothing and CloudFormation cannot update it). A stack stuck in
- * UPDATE_ROLLBACK_FAILED is left alone with the command that frees it.
+ * Before a deploy: waits out another run's update, and clears a stack that holds nothing and cannot be
+ * updated (ROLLBACK_COMPLETE after a failed first create; REVIEW_IN_PROGRESS, which a plan of a new stage
+ * leaves if it is cut short). A stack stuck in UPDATE_ROLLBACK_FAILED is left alone with the command that
+ * frees it.
  */
 export async function awaitStack(ctx: RunContext): Promise<void> {
   const identity = known(ctx, 'identity')
   let stack = await settledStack(ctx)
-  if (stack && condition(stack.status) === 'failed-create') {
-    ctx.edges.runner.notice(
-      `Stack ${stack.name} is ROLLBACK_COMPLETE: its first deploy failed and rolled back, so it holds nothing and CloudFormation cannot update it. Deleting it before deploying again.`
-    )
-    await deleteFailedStack(ctx, stack.name)
+  const empty = stack && EMPTY_STACK[condition(stack.status)]
+  if (stack && empty) {
+    ctx.edges.runner.notice(`Stack ${stack.name} is ${stack.status}: ${empty}. Deleting it before deploying.`)
+    await deleteEmptyStack(ctx, stack.name)
     stack = undefined
   }
   if (stack && condition(stack.status) === 'failed') {
@@ -64,7 +73,7 @@ export async function awaitStack(ctx: RunContext): Promise<void> {
   if (stack) ctx.previous = await liveDeployment(stack.name, stackAccess(ctx))
 }
 
-async function deleteFailedStack(ctx: RunContext, name: string): Promise<void> {
+async function deleteEmptyStack(ctx: RunContext, name: string): Promise<void> {
   await deleteStack(name, stackAccess(ctx))
   const after = await waitUntilSettled(name, stackAccess(ctx), {
     timeoutMs: STACK_WAIT_MS,
