@@ -72,9 +72,12 @@ function refuseMajor(name: Framework, found: string): UserError {
         `${found}: this action runs Serverless Framework v3, or osls 3 or 4 (its maintained fork); Serverless Inc's v4 needs a login and, for larger companies, a licence. Pin it to 3.x (npm install --save-dev serverless@3), or move to osls (npm install --save-dev osls), and commit the lockfile.`,
         { title: 'Serverless v3 or osls only' }
       )
-    : new UserError(`${found}: this action runs osls 3 and 4. Pin it to 3.x or 4.x and commit the lockfile.`, {
-        title: 'Serverless v3 or osls only'
-      })
+    : new UserError(
+        `${found}: this action runs osls 3 and 4. Pin it to 3.x or 4.x and commit the lockfile.`,
+        {
+          title: 'Serverless v3 or osls only'
+        }
+      )
 }
 
 /**
@@ -83,6 +86,21 @@ function refuseMajor(name: Framework, found: string): UserError {
  * not satisfy (osls 4 refuses frameworkVersion '3'), or an input the project's own copy would override
  * (Serverless always hands over to a local installation).
  */
+/**
+ * A plugin the service does not have is installed by name: a name that is not an npm package name (such
+ * as `--registry=…`) would reach npm as an option. Checked with the service, before anything runs.
+ */
+function checkPluginNames(config: ServiceConfig): void {
+  const bad = config.plugins
+    .filter(plugin => !packageDir(config.dir, plugin))
+    .find(plugin => !NPM_NAME.test(plugin) || plugin.length > 214)
+  if (bad !== undefined)
+    throw new UserError(
+      `${path.basename(config.configFile)} names the plugin '${bad}', which is not an npm package name. List plugins by their package names (such as serverless-python-requirements), or by a ./path for a local plugin.`,
+      { title: 'Not a plugin name', file: config.configFile }
+    )
+}
+
 export function checkFramework(
   config: ServiceConfig,
   requested: { version?: string; framework?: Framework }
@@ -92,7 +110,10 @@ export function checkFramework(
   if (project) {
     const range = semver.validRange(project.version)
     if (range && !semver.intersects(range, MAJORS[project.name]))
-      throw refuseMajor(project.name, `The service pins ${project.name} ${project.version} in ${project.from}`)
+      throw refuseMajor(
+        project.name,
+        `The service pins ${project.name} ${project.version} in ${project.from}`
+      )
     if (requested.version && range && !semver.intersects(range, requested.version)) {
       throw new UserError(
         `Input 'serverless-version' is '${requested.version}', but the service pins ${project.name} ${project.version} in ${project.from}, and Serverless always runs a project's own copy. Remove the input, or change the project's pin.`,
@@ -106,6 +127,7 @@ export function checkFramework(
       )
     }
   }
+  checkPluginNames(config)
   const name = project?.name ?? requested.framework ?? 'serverless'
   if (!project && requested.version) {
     const range = semver.validRange(requested.version)
@@ -228,13 +250,6 @@ export function providedFramework(
     candidates[0]
   ).plugins
   const missing = config.plugins.filter(plugin => !packageDir(config.dir, plugin))
-  const bad = missing.find(plugin => !NPM_NAME.test(plugin) || plugin.length > 214)
-  if (bad !== undefined) {
-    throw new UserError(
-      `${path.basename(config.configFile)} names the plugin '${bad}', which is not an npm package name. List plugins by their package names (such as serverless-python-requirements), or by a ./path for a local plugin.`,
-      { title: 'Not a plugin name', file: config.configFile }
-    )
-  }
   const unknown = missing.filter(plugin => !plugins.includes(plugin))
   if (unknown.length) {
     const version = lock?.version ?? options.requested ?? FRAMEWORK_VERSIONS[name]

@@ -44,6 +44,11 @@ export interface BadCase {
   env?: Record<string, string | undefined>
   /** Symbolic links to make in the repository: path → target (absolute, or relative to the link). */
   links?: Record<string, string>
+  /**
+   * Runs through dist/index.js even when a case of its kind already does: an escape that was once possible
+   * (a flag slipped past the check, a folder out of the repository), proved on the real path.
+   */
+  always?: true
 }
 
 const flag = (args: string, owned: string, fix: RegExp): BadCase => ({
@@ -84,6 +89,7 @@ export const CASES: BadCase[] = [
   },
   {
     name: 'a working-directory that is the machine’s root',
+    always: true,
     inputs: { 'working-directory': '/' },
     files: { 'serverless.yml': GOOD_YML },
     cause: /Input 'working-directory' is '\/': it resolves to \/, outside the repository/,
@@ -92,6 +98,7 @@ export const CASES: BadCase[] = [
   },
   {
     name: 'a working-directory that is a link out of the repository',
+    always: true,
     inputs: { 'working-directory': 'service' },
     files: { 'README.md': '# api\n' },
     links: { service: '/tmp' },
@@ -409,6 +416,7 @@ export const CASES: BadCase[] = [
   flag('-v', '-v', /it would print the version instead of running the command; remove it/),
   {
     name: "args '-hv': Serverless reads combined short flags one by one",
+    always: true,
     inputs: { args: '-hv' },
     files: { 'serverless.yml': GOOD_YML },
     cause: /Input 'args' is '-hv': -h \(in -hv\) is not taken in args/,
@@ -416,10 +424,30 @@ export const CASES: BadCase[] = [
   },
   {
     name: "args '-vh'",
+    always: true,
     inputs: { args: '-vh' },
     files: { 'serverless.yml': GOOD_YML },
     cause: /Input 'args' is '-vh': -v \(in -vh\) is not taken in args/,
     fix: /it would print the version instead of running the command; remove it/
+  },
+  {
+    name: 'a protect entry that is neither stateful, a logical ID nor a type',
+    inputs: { protect: 'stateful users-table' },
+    files: { 'serverless.yml': GOOD_YML },
+    cause: /Input 'protect' is 'stateful,users-table': "users-table" is neither stateful, a logical ID/,
+    fix: /Correct or remove it/
+  },
+  {
+    name: 'a plugin name that is an npm flag',
+    files: {
+      'serverless.yml': `${GOOD_YML}plugins:\n  - serverless-python-requirements\n  - --registry=http://127.0.0.1:9\n`
+    },
+    always: true,
+    cause:
+      /serverless\.yml names the plugin '--registry=http:\/\/127\.0\.0\.1:9', which is not an npm package name/,
+    fix: /List plugins by their package names \(such as serverless-python-requirements\), or by a \.\/path for a local plugin/,
+    title: 'Not a plugin name',
+    where: { file: 'serverless.yml' }
   },
   // broken services
   {
@@ -639,7 +667,7 @@ export function representative(cases: BadCase[]): BadCase[] {
   const seen = new Set<string>()
   return cases.filter(c => {
     const kind = c.title ?? Object.keys(c.inputs ?? {}).join(',')
-    if (c.runs) return true
+    if (c.runs || c.always) return true
     if (seen.has(kind)) return false
     seen.add(kind)
     return true

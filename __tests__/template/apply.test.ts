@@ -751,9 +751,7 @@ describe('the applied project with Node (npm ci once for the file)', () => {
     requireNpmCi()
     // serverless resolves its variables for real (no credentials); moto's CloudFormation completes the
     // expression, as AWS's does at deploy time, next to the stacks iam/github-deploy-role.yml creates.
-    const preview = parseYaml(
-      readFileSync(join(runDir, '.github', 'workflows', 'preview.yml'), 'utf8')
-    ) as {
+    const preview = parseYaml(readFileSync(join(runDir, '.github', 'workflows', 'preview.yml'), 'utf8')) as {
       jobs: { preview: { env: Record<string, string> } }
     }
     const previewEnv = preview.jobs.preview.env

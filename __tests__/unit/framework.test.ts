@@ -270,10 +270,8 @@ describe('providedFramework', () => {
     })
   })
 
-  it('refuses a plugin name that is not an npm package name, before npm sees it', () => {
-    const message = failure(() =>
-      providedFramework(withPlugins(['--registry=http://127.0.0.1:9']), { toolCache })
-    )
+  it('refuses a plugin name that is not an npm package name, with the service, before npm sees it', () => {
+    const message = failure(() => checkFramework(withPlugins(['--registry=http://127.0.0.1:9']), {}))
     expect(message).toBe(
       "serverless.yml names the plugin '--registry=http://127.0.0.1:9', which is not an npm package name. List plugins by their package names (such as serverless-python-requirements), or by a ./path for a local plugin."
     )
