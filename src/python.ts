@@ -1,8 +1,10 @@
 import * as tc from '@actions/tool-cache'
 import { HttpClient } from '@actions/http-client'
 import { createHash } from 'node:crypto'
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
+import { pipeline } from 'node:stream/promises'
 import { UserError } from './errors.js'
 import type { Exec } from './exec.js'
 
@@ -175,6 +177,25 @@ async function expectedDigest(
   )
 }
 
+/** How long a connection to the manifest or a build may stay silent. */
+const SOCKET_TIMEOUT_MS = 60_000
+
+/**
+ * A build into the runner's temp folder, through the same time-bounded client (tool-cache's
+ * downloadTool has no socket timeout, so a stalled transfer would wait until the job's timeout).
+ */
+async function downloadFile(http: HttpClient, url: string): Promise<string> {
+  const response = await http.get(url)
+  if (response.message.statusCode !== 200) {
+    response.message.resume()
+    throw new Error(`HTTP ${response.message.statusCode}`)
+  }
+  const dir = mkdtempSync(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'python-download-'))
+  const file = path.join(dir, path.basename(new URL(url).pathname) || 'python.tar.gz')
+  await pipeline(response.message, createWriteStream(file))
+  return file
+}
+
 /** Why the network refused, in a word a person recognises, for messages. */
 function reason(error: unknown): string {
   const code =
@@ -197,7 +218,8 @@ export async function download(
   deps: PythonDeps
 ): Promise<Interpreter> {
   const manifestUrl = https('The Python versions manifest', source.manifestUrl)
-  const http = new HttpClient('serverless-python-deploy')
+  // A stalled connection fails the step in a minute instead of holding the job until its timeout.
+  const http = new HttpClient('serverless-python-deploy', [], { socketTimeout: SOCKET_TIMEOUT_MS })
   const where = `Python ${version} is not on this runner (not on PATH, not in the tool cache)`
   let text: string
   try {
@@ -226,7 +248,7 @@ export async function download(
   deps.log(`Downloading Python ${release.version} from ${release.url} (sha256 ${digest})`)
   let archive: string
   try {
-    archive = await tc.downloadTool(release.url)
+    archive = await downloadFile(http, release.url)
   } catch (error) {
     throw new UserError(
       `${where}, and its download from ${new URL(release.url).host} failed (${reason(error)}). Install that Python in an earlier step (actions/setup-python), or let the runner reach ${new URL(release.url).host}.`,
@@ -235,13 +257,14 @@ export async function download(
   }
   const got = sha256(readFileSync(archive))
   if (got !== digest) {
-    rmSync(archive, { force: true })
+    rmSync(path.dirname(archive), { recursive: true, force: true })
     throw new UserError(
       `The Python ${release.version} build from ${release.url} has sha256 ${got}, not ${digest}: it is not what was published. Nothing was installed.`,
       { title: 'Python download not verified' }
     )
   }
   const extracted = await tc.extractTar(archive)
+  rmSync(path.dirname(archive), { recursive: true, force: true })
   // The build's own installer lays it out in $RUNNER_TOOL_CACHE/Python/<version>/<arch>, as setup-python does.
   const setup = await deps.exec('bash', ['./setup.sh'], { cwd: extracted, env: deps.setupEnv })
   if (setup.exitCode !== 0)

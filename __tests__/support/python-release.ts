@@ -38,9 +38,14 @@ export function unansweredShims(names: string[]): string {
 /**
  * Builds a release the way actions/python-versions ships one: a tarball whose setup.sh installs it into
  * $RUNNER_TOOL_CACHE/Python/<version>/<arch> and marks it complete. The interpreter inside is a copied
- * virtual environment of a real Python on this machine.
+ * virtual environment of a real Python on this machine. `ranLog`: a file setup.sh appends a line to.
  */
-export function buildPythonRelease(executable: string, version: string, arch = 'x64'): string {
+export function buildPythonRelease(
+  executable: string,
+  version: string,
+  arch = 'x64',
+  options: { ranLog?: string } = {}
+): string {
   const work = mkdtempSync(path.join(os.tmpdir(), 'python-release-'))
   const tree = path.join(work, 'tree')
   execFileSync(executable, ['-m', 'venv', '--copies', tree])
@@ -49,6 +54,8 @@ export function buildPythonRelease(executable: string, version: string, arch = '
     [
       '#!/bin/bash',
       'set -e',
+      // Each run of the installer adds a line: a test can tell whether it ran.
+      ...(options.ranLog ? [`echo ran >> ${JSON.stringify(options.ranLog)}`] : []),
       `dest="$RUNNER_TOOL_CACHE/Python/${version}/${arch}"`,
       'rm -rf "$dest" && mkdir -p "$dest"',
       'cp -R . "$dest"',

@@ -46,6 +46,11 @@ export interface RunOptions {
   state?: Record<string, string>
   /** Kills the step and every process it started (SIGKILL, as a cancelled or lost runner does) once stdout matches. */
   killWhen?: RegExp
+  /**
+   * Kills the step and everything it started after this long (default 8 minutes), so that a hung run
+   * fails its test with its output instead of holding the suite until jest's own timeout.
+   */
+  timeoutMs?: number
 }
 
 /**
@@ -174,15 +179,28 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
     else env[key] = value
   }
 
-  // Its own process group when it is to be killed, so that the kill reaches serverless and pip too.
+  // Its own process group, so that a kill reaches serverless and pip too.
   const child = spawn(options.node ?? process.execPath, [options.entry ?? DIST], {
     cwd: workspace,
     env,
-    detached: Boolean(options.killWhen)
+    detached: true
   })
   let stdout = ''
   let stderr = ''
   let killed = false
+  const limit = options.timeoutMs ?? 480_000
+  const timer = setTimeout(() => {
+    if (!child.pid) return
+    stderr += `\n[runAction] killed after ${limit / 1000} s without finishing\n`
+    console.log(
+      `dist/index.js hung for ${limit / 1000} s; its last output:\n${stdout.slice(-6000)}\n${stderr.slice(-2000)}`
+    )
+    try {
+      process.kill(-child.pid, 'SIGKILL')
+    } catch {
+      // already gone
+    }
+  }, limit)
   child.stdout.on('data', chunk => {
     stdout += String(chunk)
     if (options.killWhen && !killed && child.pid && options.killWhen.test(stdout)) {
@@ -192,6 +210,7 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
   })
   child.stderr.on('data', chunk => (stderr += String(chunk)))
   const exitCode = await new Promise<number>(resolve => child.on('close', code => resolve(code ?? -1)))
+  clearTimeout(timer)
   return {
     exitCode,
     stdout,

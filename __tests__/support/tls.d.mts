@@ -1,2 +1,3 @@
 export declare const TLS_DIR: string
 export declare function testCertificate(): { key: string; cert: string }
+export declare function trustedBundle(): string

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, statSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -44,4 +44,23 @@ export function testCertificate() {
     )
   }
   return { key, cert }
+}
+
+/**
+ * What the npm scripts pass as NODE_EXTRA_CA_CERTS, by absolute path (Node reads a relative one from
+ * each process's own working directory, and the action's runs start in their workspace): the test
+ * certificate after whatever the machine already trusted that way (a proxy's CA, which npm, corepack
+ * and the registry downloads need), so that setting it replaces nothing.
+ * @returns {string}
+ */
+export function trustedBundle() {
+  const { cert } = testCertificate()
+  const bundle = path.join(TLS_DIR, 'trusted.pem')
+  const inherited = process.env.NODE_EXTRA_CA_CERTS
+  const before =
+    inherited && path.resolve(inherited) !== bundle && existsSync(inherited)
+      ? readFileSync(inherited, 'utf8')
+      : ''
+  writeFileSync(bundle, `${before.trimEnd()}${before ? '\n' : ''}${readFileSync(cert, 'utf8')}`)
+  return bundle
 }
