@@ -204,6 +204,7 @@ describe("the folder the action's node runs from stays off its children's PATH",
   })
 
   it('arm64 with pydantic: one error naming pydantic-core, its version and aarch64; the other python3.11 never ran', async () => {
+    rmSync(marker, { force: true })
     const run = await action(
       service('path-arm64', { architecture: 'arm64', requirements: ['pydantic'] }),
       {},
@@ -216,6 +217,7 @@ describe("the folder the action's node runs from stays off its children's PATH",
   })
 
   it('x86_64: packages with the chosen Python, whose version is the output, and pip ran under it', async () => {
+    rmSync(marker, { force: true })
     const dir = service('path-x86', {
       requirements: ['pydantic'],
       files: { 'handler.py': `import pydantic\n\n${OK_HANDLER}` }
