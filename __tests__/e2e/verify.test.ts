@@ -67,7 +67,6 @@ interface ServiceSpec {
   pythonRequirements?: Record<string, unknown>
   /** Files beside serverless.yml; handler.py is a plain 200 unless given. */
   files?: Record<string, string | Buffer>
-  package?: Record<string, unknown>
 }
 
 const OK_HANDLER = 'def handler(event, context):\n    return {"statusCode": 200, "body": "ok"}\n'
@@ -93,7 +92,6 @@ function service(name: string, spec: ServiceSpec = {}): string {
     functions: {
       api: { handler: spec.handler ?? 'handler.handler', ...(spec.events ? { events: spec.events } : {}) }
     },
-    ...(spec.package ? { package: spec.package } : {}),
     plugins: [...(spec.requirements ? ['serverless-python-requirements'] : []), 'serverless-localstack'],
     custom: {
       localstack: { stages: ['dev'], autostart: false },
@@ -361,8 +359,8 @@ describe('the dynamic check imports and calls each handler before anything is up
     expect(zipEntries(zipOf(dir)).filter(name => /^(boto3|botocore)\//.test(name))).toEqual([])
   })
 
-  it('passes the fixture service through HTTP API 2.0, REST and ALB events, its import time in the log and summary', async () => {
-    const dir = copyFixture('service')
+  /** The service's function `api` called by an HTTP API, a REST API (`http`) and a load balancer. */
+  function threeTriggers(dir: string): void {
     const file = path.join(dir, 'serverless.yml')
     const doc = YAML.parse(readFileSync(file, 'utf8')) as { functions: { api: { events: unknown[] } } }
     doc.functions.api.events = [
@@ -371,37 +369,46 @@ describe('the dynamic check imports and calls each handler before anything is up
       {
         alb: {
           listenerArn:
-            'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/fixture/50dc6c495c0c9188/f2f7dc8efc522ab2',
+            'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/verify/50dc6c495c0c9188/f2f7dc8efc522ab2',
           priority: 1,
           conditions: { path: '/*' }
         }
       }
     ]
     writeFileSync(file, YAML.stringify(doc))
+  }
+
+  /** The verification line of the log and the summary's, with the import time it reports. */
+  function verifiedThroughThree(run: ActionRun): void {
+    const calls =
+      'GET \\/health → 200 \\(httpApi\\), GET \\/health → 200 \\(http\\), GET \\/health → 200 \\(alb\\)'
+    const line = new RegExp(
+      `Artifact verified: static: 1 zip, \\d+ packages, 0 problems \\([\\d.]+ s\\); dynamic: api imported in ([\\d.]+) s, ${calls}; [\\d.]+ s in all`
+    )
+    expect(run.stdout).toMatch(line)
+    expect(Number(line.exec(run.stdout)?.[1])).toBeGreaterThan(0)
+    expect(run.summary).toMatch(new RegExp(`api imported in [\\d.]+ s, ${calls}`))
+  }
+
+  it('passes the fixture service through HTTP API 2.0, REST and ALB events, its import time in the log and summary', async () => {
+    const dir = copyFixture('service')
     try {
+      threeTriggers(dir)
       const run = await action(dir)
       passed(run)
-      const line =
-        /Artifact verified: static: 1 zip, \d+ packages, 0 problems \([\d.]+ s\); dynamic: api imported in ([\d.]+) s, GET \/health → 200 \(httpApi\), GET \/health → 200 \(http\), GET \/health → 200 \(alb\); [\d.]+ s in all/
-      expect(run.stdout).toMatch(line)
-      expect(Number(line.exec(run.stdout)?.[1])).toBeGreaterThan(0)
-      expect(run.summary).toMatch(
-        /api imported in [\d.]+ s, GET \/health → 200 \(httpApi\), GET \/health → 200 \(http\), GET \/health → 200 \(alb\)/
-      )
+      verifiedThroughThree(run)
     } finally {
       rmSync(path.dirname(dir), { recursive: true, force: true })
     }
   })
 
-  it("passes the template's starter, its import time in the log and summary", async () => {
+  it("passes the template's starter through the same three, its import time in the log and summary", async () => {
     const project = path.join(scratch, 'starter', 'project')
     applyTemplate(project)
+    threeTriggers(project)
     const run = await action(project)
     passed(run)
-    const line =
-      /Artifact verified: static: 1 zip, \d+ packages, 0 problems \([\d.]+ s\); dynamic: api imported in [\d.]+ s, GET \/health → 200 \(httpApi\); [\d.]+ s in all/
-    expect(run.stdout).toMatch(line)
-    expect(run.summary).toMatch(/api imported in [\d.]+ s, GET \/health → 200 \(httpApi\)/)
+    verifiedThroughThree(run)
   })
 })
 
