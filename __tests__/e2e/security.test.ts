@@ -1,7 +1,7 @@
 import { jest } from '@jest/globals'
 import { CloudFormationClient, ListStacksCommand } from '@aws-sdk/client-cloudformation'
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
-import { execFile } from 'node:child_process'
+import { execFile, execFileSync } from 'node:child_process'
 import {
   cpSync,
   existsSync,
@@ -25,11 +25,15 @@ import { pipEnv } from '../support/pip.js'
 import { NODE24, runAction, type ActionRun, errorLines } from '../support/runner.js'
 
 /**
- * Issue 8, security, through dist/index.js against moto:
- * - only the assumed role deploys, whatever else the environment offers (profiles, stage keys);
+ * Issues 8 and 17, security, through dist/index.js against moto:
+ * - only the assumed role deploys, whatever else the environment offers (profiles, stage keys, a
+ *   container credentials endpoint, a web identity token);
  * - allowed-account-ids refuses before anything is installed or created;
  * - nothing the action masks is written anywhere, serverless never sees the runner's tokens, the
  *   inputs or competing credentials, and npm sees no AWS credentials at all;
+ * - a dependency's install script runs only when package.json's allowScripts approves it, and then
+ *   sees what npm sees; the one not approved is named in a notice;
+ * - Python, even code a `.pth` file runs in every interpreter, sees no runner token and no input;
  * - `package` resolves `${ssm:}` with the assumed role.
  *
  * moto puts what assumed-role credentials create into the role's account (111111111111), and what
@@ -55,6 +59,15 @@ const RUNTIME_TOKEN = `runtime-token-${Math.random().toString(36).slice(2)}`
 /** What the plugin and the npm lifecycle script record, in the service folder (left out of the artifact). */
 const SERVERLESS_RECORD = '.recorded-serverless-env.jsonl'
 const NPM_RECORD = '.recorded-npm-env.json'
+/** What an install-recorder dependency's script records, in its own folder (fixtures/install-recorder). */
+const INSTALL_RECORD = '.recorded-install-env.json'
+/** Local `file:` dependencies with an install script: one approved in allowScripts, one not. */
+const APPROVED = 'recorder-approved'
+const UNAPPROVED = 'recorder-unapproved'
+/** Where the service keeps them (left out of the artifact). */
+const LOCAL_DEPS = 'local-deps'
+/** The Python the action chooses for the fixture's python3.11 runtime. */
+const PYTHON_MINOR = '3.11'
 
 /** The runner's own tokens and the action's inputs: no child process may see them. */
 const RUNNER_VARIABLES = [
@@ -65,17 +78,37 @@ const RUNNER_VARIABLES = [
   'ACTIONS_RESULTS_URL',
   'ACTIONS_CACHE_URL'
 ]
-/** Every other way Serverless v3 picks credentials (lib/plugins/aws/provider.js getCredentials). */
+/**
+ * Every other way Serverless v3 picks credentials (lib/plugins/aws/provider.js getCredentials), and
+ * the other sources of the AWS SDK's default chain it uses (the shared files, a container's endpoint,
+ * a web identity token).
+ */
 const COMPETING = [
   'AWS_PROFILE',
   'AWS_DEFAULT_PROFILE',
   'AWS_DEV_PROFILE',
   'AWS_DEV_ACCESS_KEY_ID',
-  'AWS_DEV_SECRET_ACCESS_KEY'
+  'AWS_DEV_SECRET_ACCESS_KEY',
+  'AWS_SHARED_CREDENTIALS_FILE',
+  'AWS_CONFIG_FILE',
+  'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+  'AWS_CONTAINER_AUTHORIZATION_TOKEN',
+  'AWS_WEB_IDENTITY_TOKEN_FILE',
+  'AWS_ROLE_ARN'
 ]
 /** AWS credentials in any form. */
 const AWS_CREDENTIAL =
   /^AWS_(.+_)?(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|SECURITY_TOKEN|PROFILE)$|^AWS_DEFAULT_PROFILE$/
+/** Every source of AWS credentials the SDKs read from the environment. */
+const AWS_CREDENTIAL_SOURCE =
+  /^AWS_(.+_)?(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|SECURITY_TOKEN|PROFILE)$|^AWS_DEFAULT_PROFILE$|^AWS_(SHARED_CREDENTIALS_FILE|CONFIG_FILE|WEB_IDENTITY_TOKEN_FILE|ROLE_ARN)$|^AWS_CONTAINER_/
+/** What no child but serverless' may see, and serverless' neither: the runner's and GitHub's tokens, the inputs, the command files. */
+const RUNNER_ONLY =
+  /^(ACTIONS_.*|INPUT_.*|GITHUB_TOKEN|GH_TOKEN|GITHUB_(ENV|PATH|OUTPUT|STATE|STEP_SUMMARY))$/
+/** The names in a recording that a child other than serverless must not see. */
+function forbiddenForTools(names: string[]): string[] {
+  return names.filter(name => RUNNER_ONLY.test(name) || AWS_CREDENTIAL_SOURCE.test(name))
+}
 const EXPORTED_CREDENTIALS = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']
 
 interface Keys {
@@ -118,7 +151,16 @@ function runnerEnv(): Record<string, string> {
     AWS_DEFAULT_PROFILE: 'static-default',
     AWS_DEV_PROFILE: 'static-default',
     AWS_DEV_ACCESS_KEY_ID: 'AKIASTAGEDEFAULT0000',
-    AWS_DEV_SECRET_ACCESS_KEY: 'stage-keys-of-the-default-account'
+    AWS_DEV_SECRET_ACCESS_KEY: 'stage-keys-of-the-default-account',
+    // A container's credentials endpoint (nothing listens there) and a web identity token of another
+    // role, as an ECS task or an EKS pod running the runner would have them.
+    AWS_CONTAINER_CREDENTIALS_FULL_URI: 'http://127.0.0.1:9/creds',
+    AWS_CONTAINER_AUTHORIZATION_TOKEN: 'container-authorization-of-the-default-account',
+    AWS_WEB_IDENTITY_TOKEN_FILE: path.join(home, 'web-identity-token'),
+    AWS_ROLE_ARN: `arn:aws:iam::${DEFAULT_ACCOUNT}:role/ambient-web-identity`,
+    // GitHub's token as workflows commonly pass it to every step.
+    GITHUB_TOKEN,
+    GH_TOKEN: GITHUB_TOKEN
   }
 }
 
@@ -282,7 +324,8 @@ function serverlessRecords(): Recorded[] {
 
 /**
  * The service copy: the env-recorder plugin beside it (named by relative path, as Serverless resolves
- * local plugins from the service folder), and a root preinstall script that records npm's environment.
+ * local plugins from the service folder), a root preinstall script that records npm's environment,
+ * and two local `file:` dependencies whose install scripts record theirs, one approved in allowScripts.
  */
 function prepareService(): void {
   service = copyFixture('service')
@@ -291,15 +334,75 @@ function prepareService(): void {
   const file = path.join(service, 'serverless.yml')
   const doc = YAML.parseDocument(readFileSync(file, 'utf8'))
   ;(doc.get('plugins', true) as YAML.YAMLSeq).add(doc.createNode('./env-recorder'))
-  ;(doc.getIn(['package', 'patterns'], true) as YAML.YAMLSeq).add(doc.createNode('!.recorded-*'))
-  ;(doc.getIn(['package', 'patterns'], true) as YAML.YAMLSeq).add(doc.createNode('!env-recorder/**'))
+  for (const pattern of ['!.recorded-*', '!env-recorder/**', `!${LOCAL_DEPS}/**`])
+    (doc.getIn(['package', 'patterns'], true) as YAML.YAMLSeq).add(doc.createNode(pattern))
   writeFileSync(file, doc.toString())
   const manifestFile = path.join(service, 'package.json')
-  const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as Record<string, unknown>
+  const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as Record<string, Record<string, unknown>>
   manifest.scripts = {
     preinstall: `node -e "require('fs').writeFileSync('${NPM_RECORD}', JSON.stringify(Object.keys(process.env).sort()))"`
   }
+  manifest.allowScripts = { [APPROVED]: true }
+  // As `npm install --save-dev ./local-deps/<name>` writes them: a link to the folder in the lockfile.
+  const lockFile = path.join(service, 'package-lock.json')
+  const lock = JSON.parse(readFileSync(lockFile, 'utf8')) as {
+    packages: Record<string, Record<string, unknown> & { devDependencies?: Record<string, string> }>
+  }
+  for (const name of [APPROVED, UNAPPROVED]) {
+    const folder = `${LOCAL_DEPS}/${name}`
+    cpSync(path.join(FIXTURES, 'install-recorder'), path.join(service, folder), { recursive: true })
+    const depFile = path.join(service, folder, 'package.json')
+    writeFileSync(depFile, JSON.stringify({ ...JSON.parse(readFileSync(depFile, 'utf8')), name }, null, 2))
+    manifest.devDependencies[name] = `file:${folder}`
+    ;(lock.packages[''].devDependencies ??= {})[name] = `file:${folder}`
+    lock.packages[folder] = { name, version: '1.0.0', dev: true, hasInstallScript: true }
+    lock.packages[`node_modules/${name}`] = { resolved: folder, link: true }
+  }
   writeFileSync(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`)
+  writeFileSync(lockFile, `${JSON.stringify(lock, null, 2)}\n`)
+}
+
+/** What a local dependency's install script recorded; undefined when it did not run. */
+function installRecord(name: string): { package: string; event: string; names: string[] } | undefined {
+  const file = path.join(service, LOCAL_DEPS, name, INSTALL_RECORD)
+  return existsSync(file)
+    ? (JSON.parse(readFileSync(file, 'utf8')) as { package: string; event: string; names: string[] })
+    : undefined
+}
+
+/** Where a `.pth` file in Python's user site records each interpreter's environment (names only). */
+let pythonRecord: string
+/** The Python the action will choose (the first python3.11 on PATH), as the test found it with the runner's HOME. */
+let chosenPython: { executable: string; userSite: string; enabled: boolean }
+
+function pythonRecords(): { argv: string[]; names: string[] }[] {
+  if (!existsSync(pythonRecord)) return []
+  return readFileSync(pythonRecord, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map(line => JSON.parse(line) as { argv: string[]; names: string[] })
+}
+
+/**
+ * A `.pth` file in the user site of the Python the action chooses: Python runs an `import` line of one
+ * at every start (site.py), unless the user site is off (-s, -I, PYTHONNOUSERSITE). The runner's HOME
+ * is this test's, so the user site is too.
+ */
+function plantPth(): void {
+  const script =
+    'import json, site, sys; print(json.dumps({"executable": sys.executable, "userSite": site.getusersitepackages(), "enabled": bool(site.ENABLE_USER_SITE)}))'
+  chosenPython = JSON.parse(
+    execFileSync(`python${PYTHON_MINOR}`, ['-c', script], {
+      env: { ...process.env, HOME: home },
+      encoding: 'utf8'
+    })
+  ) as typeof chosenPython
+  pythonRecord = path.join(home, '.recorded-python-env.jsonl')
+  mkdirSync(chosenPython.userSite, { recursive: true })
+  writeFileSync(
+    path.join(chosenPython.userSite, 'zz-record.pth'),
+    `import json, os, sys; open(${JSON.stringify(pythonRecord)}, 'a').write(json.dumps({'argv': getattr(sys, 'orig_argv', []), 'names': sorted(os.environ)}) + '\\n')\n`
+  )
 }
 
 /** The runner's HOME, with a shared credentials file whose profiles hold static keys of the default account. */
@@ -323,6 +426,8 @@ function prepareHome(): void {
     path.join(home, '.aws', 'config'),
     ['[default]', `region = ${REGION}`, '[profile static-default]', `region = ${REGION}`, ''].join('\n')
   )
+  writeFileSync(path.join(home, 'web-identity-token'), 'web-identity-token-of-another-role')
+  plantPth()
 }
 
 beforeAll(async () => {
@@ -446,7 +551,7 @@ describe('deploy with role-to-assume while a profile and stage keys of another a
     for (const record of records) {
       expect(record.names).toEqual(expect.arrayContaining(['AWS_ACCESS_KEY_ID', 'AWS_SESSION_TOKEN']))
       expect(record.names.filter(name => RUNNER_VARIABLES.includes(name))).toEqual([])
-      expect(record.names.filter(name => name.startsWith('INPUT_'))).toEqual([])
+      expect(record.names.filter(name => RUNNER_ONLY.test(name))).toEqual([])
       expect(record.names.filter(name => COMPETING.includes(name))).toEqual([])
     }
   })
@@ -462,7 +567,56 @@ describe('deploy with role-to-assume while a profile and stage keys of another a
     // Package managers get what they are listed for (child-env.ts), and nothing of AWS at all.
     expect(names.filter(name => name.startsWith('AWS_'))).toEqual([])
     expect(names.filter(name => AWS_CREDENTIAL.test(name))).toEqual([])
-    expect(names.filter(name => RUNNER_VARIABLES.includes(name) || name.startsWith('INPUT_'))).toEqual([])
+    expect(forbiddenForTools(names)).toEqual([])
+  })
+
+  it("runs the install script package.json approves, which sees what npm sees and nothing of AWS or the runner's", () => {
+    expect(deployed.stdout).toMatch(new RegExp(`\\[command\\]\\S*npm rebuild ${APPROVED}$`, 'm'))
+    const record = installRecord(APPROVED)
+    expect(record).toEqual({ package: APPROVED, event: 'install', names: expect.arrayContaining(['PATH']) })
+    expect(forbiddenForTools(record?.names ?? [])).toEqual([])
+    expect(record?.names.filter(name => name.startsWith('AWS_'))).toEqual([])
+  })
+
+  it('runs no install script package.json does not approve, and names it in one notice', () => {
+    expect(installRecord(UNAPPROVED)).toBeUndefined()
+    const naming = deployed.stdout
+      .split('\n')
+      .filter(line => line.startsWith('::notice') && line.includes(UNAPPROVED))
+    expect(naming).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^::notice title=Install scripts not run::Install scripts not run, .*: (.*, )?${UNAPPROVED}@1\\.0\\.0 \\(install\\)(,|\\.)`
+        )
+      )
+    ])
+    expect(naming[0]).not.toContain(APPROVED)
+  })
+
+  it('Python, with a .pth in its user site that runs in every interpreter, sees no runner token, input or credential', () => {
+    // The recorder sits where the chosen Python reads it, and the user site is on there.
+    expect(deployed.outputs['python-version']).toMatch(
+      new RegExp(`^${PYTHON_MINOR.replace('.', '\\.')}\\.\\d+$`)
+    )
+    expect(deployed.stdout).toContain(`(path): ${chosenPython.executable}`)
+    expect(chosenPython.enabled).toBe(true)
+    const records = pythonRecords()
+    // The action's own Python (its probes) and what serverless starts (pip, through the action's shim).
+    expect(records.some(record => !record.names.includes('SLS_TELEMETRY_DISABLED'))).toBe(true)
+    expect(records.some(record => record.names.includes('SLS_TELEMETRY_DISABLED'))).toBe(true)
+    for (const record of records)
+      expect({ argv: record.argv, forbidden: forbiddenForTools(record.names) }).toEqual({
+        argv: record.argv,
+        forbidden: []
+      })
+    // And the recorder records: a Python started with the runner's HOME and a variable to miss.
+    const before = records.length
+    execFileSync(chosenPython.executable, ['-c', 'pass'], {
+      env: { PATH: process.env.PATH, HOME: home, ACTIONS_RUNTIME_TOKEN: 'x' }
+    })
+    const after = pythonRecords()
+    expect(after).toHaveLength(before + 1)
+    expect(forbiddenForTools(after[before].names)).toEqual(['ACTIONS_RUNTIME_TOKEN'])
   })
 
   it('exports the assumed credentials, and only them, when export-credentials is true', () => {

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs'
 import path from 'node:path'
 import * as semver from 'semver'
 
@@ -39,19 +39,37 @@ function readJson(file: string): Record<string, unknown> | undefined {
   }
 }
 
-/** Every installed package with an install script (or a binding.gyp, which npm builds as one). */
+/** A folder, or a link to one; a dangling link is neither. */
+function isFolder(file: string): boolean {
+  try {
+    return statSync(file).isDirectory()
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Every installed package with an install script (or a binding.gyp, which npm builds as one). A `file:`
+ * folder or a workspace is installed as a link, and npm runs its scripts as any other's: links are
+ * followed, each folder once, whatever links lead back to it.
+ */
 export function scriptedPackages(dir: string): ScriptedPackage[] {
   const found: ScriptedPackage[] = []
+  const seen = new Set<string>()
   const visit = (modules: string) => {
     if (!existsSync(modules)) return
-    for (const entry of readdirSync(modules, { withFileTypes: true })) {
-      if (!entry.isDirectory() || entry.name.startsWith('.')) continue
-      const folders = entry.name.startsWith('@')
-        ? readdirSync(path.join(modules, entry.name), { withFileTypes: true })
-            .filter(scoped => scoped.isDirectory())
-            .map(scoped => path.join(modules, entry.name, scoped.name))
-        : [path.join(modules, entry.name)]
+    for (const entry of readdirSync(modules)) {
+      const full = path.join(modules, entry)
+      if (entry.startsWith('.') || !isFolder(full)) continue
+      const folders = entry.startsWith('@')
+        ? readdirSync(full)
+            .map(scoped => path.join(full, scoped))
+            .filter(isFolder)
+        : [full]
       for (const folder of folders) {
+        const real = realpathSync(folder)
+        if (seen.has(real)) continue
+        seen.add(real)
         const manifest = readJson(path.join(folder, 'package.json'))
         if (manifest) {
           const scripts = (manifest.scripts ?? {}) as Record<string, unknown>

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {
@@ -65,6 +65,57 @@ describe('scriptedPackages', () => {
         scripts: ['postinstall']
       }
     ])
+  })
+})
+
+describe('scriptedPackages with links', () => {
+  it('follows the links npm makes for file: folders and workspaces, each folder once, and skips dangling ones', () => {
+    const dir = tree(
+      {},
+      {
+        'local/recorder': { name: 'recorder', version: '1.0.0', scripts: { install: 'node record.js' } },
+        'local/recorder/node_modules/inner': {
+          name: 'inner',
+          version: '2.0.0',
+          scripts: { postinstall: 'x' }
+        },
+        'packages/@scope/ws': { name: '@scope/ws', version: '0.1.0', scripts: { preinstall: 'y' } },
+        'node_modules/plain': { name: 'plain', version: '1.0.0' }
+      }
+    )
+    symlinkSync('../local/recorder', path.join(dir, 'node_modules', 'recorder'))
+    mkdirSync(path.join(dir, 'node_modules', '@scope'))
+    symlinkSync('../../packages/@scope/ws', path.join(dir, 'node_modules', '@scope', 'ws'))
+    // A link back to a folder already seen, and one to nothing.
+    symlinkSync('../../../node_modules/recorder', path.join(dir, 'local/recorder/node_modules/again'))
+    symlinkSync('../nowhere', path.join(dir, 'node_modules', 'dangling'))
+    expect(scriptedPackages(dir)).toEqual([
+      { name: '@scope/ws', version: '0.1.0', location: 'node_modules/@scope/ws', scripts: ['preinstall'] },
+      { name: 'recorder', version: '1.0.0', location: 'node_modules/recorder', scripts: ['install'] },
+      {
+        name: 'inner',
+        version: '2.0.0',
+        location: 'node_modules/recorder/node_modules/inner',
+        scripts: ['postinstall']
+      }
+    ])
+  })
+
+  it('puts a linked package under the approval package.json gives it', () => {
+    const dir = tree(
+      { allowScripts: { approved: true } },
+      {
+        'local/approved': { name: 'approved', version: '1.0.0', scripts: { install: 'a' } },
+        'local/other': { name: 'other', version: '1.0.0', scripts: { install: 'b' } },
+        node_modules: {}
+      }
+    )
+    rmSync(path.join(dir, 'node_modules', 'package.json'))
+    symlinkSync('../local/approved', path.join(dir, 'node_modules', 'approved'))
+    symlinkSync('../local/other', path.join(dir, 'node_modules', 'other'))
+    const policy = scriptPolicy(dir)
+    expect(policy.approved.map(pkg => pkg.name)).toEqual(['approved'])
+    expect(policy.skipped.map(pkg => pkg.name)).toEqual(['other'])
   })
 })
 
