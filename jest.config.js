@@ -9,7 +9,8 @@ const common = {
   cacheDirectory: '<rootDir>/.cache/jest'
 }
 // Tools installed once (project-local), and a private temp folder and caches for the run, removed
-// after it. Each tier that needs them sets them up; the unit tier needs neither.
+// after it. Each tier that needs them sets them up; the unit tier needs neither. The teardown is one
+// module for all tiers, so it runs once, after every tier.
 const world = {
   globalSetup: '<rootDir>/__tests__/support/global-setup.mjs',
   globalTeardown: '<rootDir>/__tests__/support/global-teardown.mjs'
@@ -51,6 +52,8 @@ export default {
     {
       ...common,
       ...world,
+      // Its own setup module: jest runs each setup module once, for the first tier that uses it.
+      globalSetup: '<rootDir>/__tests__/support/e2e-setup.mjs',
       displayName: 'e2e',
       // Slow: real npm, pip, serverless and moto. The template's apply test runs the starter project.
       testMatch: ['<rootDir>/__tests__/e2e/**/*.test.ts', '<rootDir>/__tests__/template/apply.test.ts'],

@@ -1,1 +1,1 @@
-export default function globalSetup(globalConfig: unknown, projectConfig: unknown): void
+export default function globalSetup(): void

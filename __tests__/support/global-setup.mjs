@@ -1,20 +1,15 @@
 import { createWorld, installTools } from './hermetic.mjs'
-import { prepareWarm } from './warm.mjs'
 
 /**
- * Before a tier's tests: the tools it needs (installed once, project-local), and a private world for
- * this run's temp folders and caches, which global-teardown.mjs removes. Jest runs it once for each
- * project that has tests to run, with that project's configuration.
- * @param {unknown} _globalConfig
- * @param {{ displayName?: { name?: string } | string }} projectConfig
+ * Before the integration and repo tiers: moto and cfn-lint (installed once, project-local), and a
+ * private world for this run's temp folders and caches, which global-teardown.mjs removes.
+ *
+ * Jest runs a global setup module once per run, with the configuration of the first test that uses
+ * it, whatever tiers follow. So what only the e2e tier needs lives in its own module
+ * (e2e-setup.mjs): a setup that looked at the project it was handed would skip Node 24 whenever a
+ * whole-suite run happened to start with another tier's test.
  */
-export default function globalSetup(_globalConfig, projectConfig) {
-  const tier =
-    typeof projectConfig?.displayName === 'object'
-      ? projectConfig.displayName.name
-      : projectConfig?.displayName
-  installTools({ node24: tier === 'e2e' })
-  const world = createWorld('spd-test')
-  // The e2e tests that are not about cold installs start warm (warm.mjs).
-  if (tier === 'e2e') process.env.SPD_WARM = prepareWarm(world)
+export default function globalSetup() {
+  installTools({ node24: false })
+  createWorld('spd-test')
 }

@@ -1,0 +1,1 @@
+export default function e2eSetup(): void
