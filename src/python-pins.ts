@@ -22,13 +22,27 @@ export interface Pins {
   how: string
 }
 
-/** The real executable of a tool on PATH, when it does what the plugin asks of it. */
-async function usableTool(
+/**
+ * The real executable of a tool on PATH, when it does what the plugin asks of it. The action's own
+ * shim folder is left out of the search: a second step in the same job (RUNNER_TEMP lives as long as
+ * the job) would otherwise find the first step's shim, take it for the tool, and write a shim that
+ * execs itself.
+ */
+export async function usableTool(
   name: 'pipenv' | 'poetry',
   exec: Exec,
-  env: Record<string, string>
+  env: Record<string, string>,
+  ownShims?: string
 ): Promise<string | undefined> {
-  const where = await exec('sh', ['-c', `command -v ${name}`], { env, silent: true }).catch(() => undefined)
+  const own = ownShims && path.resolve(ownShims)
+  const searched = (env.PATH ?? '')
+    .split(path.delimiter)
+    .filter(dir => dir && (!own || path.resolve(dir) !== own))
+    .join(path.delimiter)
+  const where = await exec('sh', ['-c', `command -v ${name}`], {
+    env: { ...env, PATH: searched },
+    silent: true
+  }).catch(() => undefined)
   const found = where?.exitCode === 0 ? where.stdout.trim() : ''
   if (!found) return undefined
   // Poetry 2 moved `export` into a plugin the runner may lack: without it, the action derives the pins.
@@ -46,12 +60,14 @@ export async function pythonPins(
     file: string
     exec: Exec
     env: Record<string, string>
+    /** The action's own shim folder, which is never taken for the tool. */
+    ownShims?: string
   }
 ): Promise<Pins> {
   if (!project || project.kind === 'requirements')
     return { how: 'requirements file, read by serverless-python-requirements' }
   if (project.pluginHandles && (project.kind === 'pipenv' || project.kind === 'poetry')) {
-    const tool = await usableTool(project.kind, options.exec, options.env)
+    const tool = await usableTool(project.kind, options.exec, options.env, options.ownShims)
     if (tool)
       return {
         tool: { name: project.kind, path: tool },

@@ -13,6 +13,7 @@ import {
 } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { RULES } from '../../src/diagnosis.js'
 import { FIXTURES, zipEntries } from '../support/fixture.js'
 import { findStack, holdings, startMoto, type Moto } from '../support/moto.js'
 import { pipEnv } from '../support/pip.js'
@@ -83,6 +84,11 @@ async function action(
   return run
 }
 
+/** The title of a diagnosis rule (diagnosis.test.ts counts the rules provoked here by this call). */
+function ruleTitle(id: string): string | undefined {
+  return RULES.find(rule => rule.id === id)?.title
+}
+
 function canonical(name: string): string {
   return name.toLowerCase().replace(/[-_.]+/g, '-')
 }
@@ -133,6 +139,13 @@ function tree(dir: string, under = ''): string[] {
         .digest('hex')}`
     ]
   })
+}
+
+/** Every folder under `dir`, at any depth. */
+function foldersUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter(entry => entry.isDirectory())
+    .map(entry => path.join(entry.parentPath, entry.name))
 }
 
 /** The artifact's entries that would be the project itself, installed: its dist-info, an editable finder or .pth. */
@@ -235,6 +248,24 @@ describe('uv: pyproject.toml (PEP 621, a dev dependency group) and uv.lock', () 
     expect(tree(service)).toEqual(before)
   })
 
+  it('a second step in the same job ships what it built, not what the first left in the temp folder', async () => {
+    // serverless-python-requirements ships a static cache (<hash>_<arch>_slspyc) as it finds it; the
+    // job's RUNNER_TEMP holds the earlier step's, where anything run in between could have written.
+    const statics = foldersUnder(path.join(run.home, 'temp')).filter(
+      dir => /_slspyc$/.test(dir) && !dir.endsWith('downloadCacheslspyc')
+    )
+    expect(statics.length).toBeGreaterThan(0)
+    for (const dir of statics)
+      writeFileSync(path.join(dir, 'planted_by_an_earlier_step.py'), 'raise SystemExit(1)\n')
+    const again = await action(service, {}, {}, { home: run.home })
+    expect(again.exitCode).toBe(0)
+    const artifact = path.join(service, '.serverless', 'fixture-uv.zip')
+    expect(zipEntries(artifact).filter(entry => entry.includes('planted_by_an_earlier_step'))).toEqual([])
+    expect(sorted(shipped(artifact))).toEqual(
+      production(tomlLockVersions(path.join(service, 'uv.lock')), 'fixture-api')
+    )
+  })
+
   it('stops at a uv.lock older than pyproject.toml, with one error naming `uv lock`', async () => {
     const stale = copyProject('uv')
     const pyproject = path.join(stale, 'pyproject.toml')
@@ -300,12 +331,11 @@ describe('Pipenv: Pipfile and Pipfile.lock', () => {
       expect(sorted(shipped(artifact))).toEqual(expected)
     })
 
-    // KNOWN BUG (src/python-pins.ts usableTool + toolShim): a second step of the action in the same job
-    // (RUNNER_TEMP lives as long as the job) finds the first step's pipenv shim first on PATH, takes it
-    // for pipenv, and writes a shim that execs itself: serverless-python-requirements' `pipenv --version`
-    // then spins forever. The run is killed as soon as the log names the shim as the tool. Make this an
-    // `it` once the action looks past its own shims.
-    it.failing('packages again in the same job, through the real pipenv', async () => {
+    // A second step of the action in the same job (RUNNER_TEMP lives as long as the job) has the first
+    // step's pipenv shim on PATH: it must find the real pipenv, not write a shim that execs itself
+    // (serverless-python-requirements' `pipenv --version` would then spin forever; the run is killed as
+    // soon as the log names the shim as the tool).
+    it('packages again in the same job, through the real pipenv', async () => {
       const service = copyProject('pipenv')
       const run = await action(
         service,
@@ -391,7 +421,8 @@ describe('osls 4', () => {
     expect(run.exitCode).toBe(1)
     const errors = errorLines(run)
     expect(errors).toHaveLength(1)
-    const { message } = parseError(errors[0])
+    const { message, properties } = parseError(errors[0])
+    expect(properties.title).toBe(ruleTitle('plugin-needs-sdk-v2'))
     expect(message).toContain('serverless-localstack')
     expect(message).toContain('osls 4')
     expect(run.stdout).not.toContain('serverless.js deploy')

@@ -105,7 +105,7 @@ export async function packageService(ctx: RunContext): Promise<void> {
     if (outcome === 'miss' || outcome === 'partial') ctx.caches.planSave(python)
     tellCaches(ctx)
   }
-  dropBuiltWheels(downloads)
+  keepOnlyDownloads(downloads)
   const pins =
     build.pythonRequirements && !build.dockerizePip
       ? await pythonPins(ctx.pythonProject, {
@@ -113,7 +113,8 @@ export async function packageService(ctx: RunContext): Promise<void> {
           architecture: build.architecture,
           file: ctx.paths.temp('python-pins', `${buildKey}.txt`),
           exec: ctx.edges.exec,
-          env: envFor(ctx, 'python')
+          env: envFor(ctx, 'python'),
+          ownShims: ctx.python?.shims
         })
       : undefined
   if (pins?.tool && ctx.python?.shims) toolShim(ctx.python.shims, pins.tool)
@@ -131,7 +132,8 @@ export async function packageService(ctx: RunContext): Promise<void> {
     XDG_CACHE_HOME: xdg
   }
   const result = await serverless(ctx, ['package'], args, env)
-  dropBuiltWheels(downloads)
+  // Not saved with the downloads (the post step saves that folder).
+  rmSync(path.join(downloads, 'wheels'), { recursive: true, force: true })
   if (result.exitCode !== 0) {
     // pip's own words, which some serverless-python-requirements releases do not print.
     const pip = existsSync(pipLog) ? readFileSync(pipLog, 'utf8').slice(-64 * 1024) : ''
@@ -156,11 +158,18 @@ export async function packageService(ctx: RunContext): Promise<void> {
 }
 
 /**
- * pip reuses the wheels it built from source distributions (wheels/ in its cache) without checking
- * them against anything: they are built again in every run, and never kept for the next.
+ * Of serverless-python-requirements' cache folder, only pip's downloads stay, which pip checks against
+ * the index's hashes. pip reuses the wheels it built from source distributions (wheels/) without
+ * checking them against anything, and the plugin ships its static caches (<hash>_<arch>_slspyc) as it
+ * finds them; this build's folder is in RUNNER_TEMP, which an earlier step of the job shares. So both
+ * are built again in every run, and never kept for the next.
  */
-function dropBuiltWheels(downloads: string): void {
+function keepOnlyDownloads(downloads: string): void {
   rmSync(path.join(downloads, 'wheels'), { recursive: true, force: true })
+  const root = path.dirname(downloads)
+  if (!existsSync(root)) return
+  for (const entry of readdirSync(root))
+    if (entry !== path.basename(downloads)) rmSync(path.join(root, entry), { recursive: true, force: true })
 }
 
 /** Whether the action's Python is the runtime's own version, so that its bytecode is the one Lambda loads. */
