@@ -101,6 +101,9 @@ afterAll(async () => {
   rmSync(scratch, { recursive: true, force: true })
 })
 
+/** A comment's text as GitHub shows it: Markdown's backslash escapes and the zero-width spaces gone. */
+const rendered = (body: string) => body.replace(/\\(.)/g, '$1').replace(/\u200B/g, '')
+
 describe('a preview deploy gated by its smoke test, with one sticky comment', () => {
   let first: ActionRun
   let firstDeployment: string | undefined
@@ -123,10 +126,12 @@ describe('a preview deploy gated by its smoke test, with one sticky comment', ()
     expect(firstDeployment).toMatch(/^\d{13}$/)
     const comments = github.comments('octo-org', 'fastapi-service', 7)
     expect(comments).toHaveLength(1)
-    expect(comments[0].body).toContain('🚀 Preview of `fixture-api` deployed')
-    expect(comments[0].body).toContain('| Stage | `pr-7` |')
-    expect(comments[0].body).toContain('| Commit | `head123` |')
-    expect(comments[0].body).toMatch(/\| Smoke test \| ✅ GET http:\/\/127\.0\.0\.1:\d+\/health: HTTP 200/)
+    // Values are inert Markdown in the comment (markdown.ts): read back as a reader sees them.
+    expect(comments[0].body).toContain('🚀 Preview of <code>fixture\\-api</code> deployed')
+    const shown = rendered(comments[0].body)
+    expect(shown).toContain('| Stage | <code>pr-7</code> |')
+    expect(shown).toContain('| Commit | <code>head123</code> |')
+    expect(shown).toMatch(/\| Smoke test \| ✅ GET http:\/\/127\.0\.0\.1:\d+\/health: HTTP 200/)
     expect(first.summary).toContain('Smoke test')
   })
 
@@ -187,7 +192,7 @@ describe('a preview deploy gated by its smoke test, with one sticky comment', ()
     expect(second.summary).toContain('Function logs')
     const comments = github.comments('octo-org', 'fastapi-service', 7)
     expect(comments).toHaveLength(1)
-    expect(comments[0].body).toContain('❌ Preview of `fixture-api` failed')
+    expect(comments[0].body).toContain('❌ Preview of <code>fixture\\-api</code> failed')
   })
 
   it('removes the preview and edits the same comment to say so', async () => {
@@ -195,7 +200,7 @@ describe('a preview deploy gated by its smoke test, with one sticky comment', ()
     expect(removed.exitCode).toBe(0)
     const comments = github.comments('octo-org', 'fastapi-service', 7)
     expect(comments).toHaveLength(1)
-    expect(comments[0].body).toContain('🗑️ Preview of `fixture-api` removed')
+    expect(comments[0].body).toContain('🗑️ Preview of <code>fixture\\-api</code> removed')
     expect(removed.outputs['comment-url']).toBe(first.outputs['comment-url'])
   })
 
