@@ -28,8 +28,19 @@ export interface ServiceFunction {
   environment: Record<string, string>
   /** The HTTP triggers, each kind once. */
   http: HttpEventKind[]
+  /** The requests each trigger routes to it. */
+  routes: HttpRoute[]
   memorySize?: number
   timeout?: number
+}
+
+/** A request pattern a trigger routes to the function; no path: every path (a function URL, `httpApi: '*'`). */
+export interface HttpRoute {
+  kind: HttpEventKind
+  /** Upper case; `ANY` for every method. */
+  method: string
+  /** Serverless' path pattern (`/orders/{id}`, `customers/{proxy+}`; ALB: `*` wildcards). */
+  path?: string
 }
 
 /** The packaged service as Serverless saved it. */
@@ -60,11 +71,63 @@ function environmentOf(value: unknown): Record<string, string> {
 }
 
 function httpKinds(fn: Doc): HttpEventKind[] {
-  const kinds = new Set<HttpEventKind>()
-  for (const event of (Array.isArray(fn.events) ? fn.events : []) as Doc[])
-    for (const kind of ['httpApi', 'http', 'alb'] as const) if (event && kind in event) kinds.add(kind)
-  if (fn.url) kinds.add('url')
-  return [...kinds]
+  return [...new Set(httpRoutes(fn).map(route => route.kind))]
+}
+
+/** `GET /x` (httpApi, http's `get x`), `*`, or `{ method, path }` (ALB: `conditions.path`). */
+function httpRoutes(fn: Doc): HttpRoute[] {
+  const routes: HttpRoute[] = []
+  const method = (value: unknown) => {
+    const upper = (text(value) ?? 'ANY').toUpperCase()
+    return upper === '*' ? 'ANY' : upper
+  }
+  for (const event of (Array.isArray(fn.events) ? fn.events : []) as Doc[]) {
+    if (!event || typeof event !== 'object') continue
+    for (const kind of ['httpApi', 'http'] as const) {
+      if (!(kind in event)) continue
+      const value = event[kind]
+      if (typeof value === 'string') {
+        const [verb, route] = value.trim().split(/\s+/, 2)
+        routes.push(
+          value.trim() === '*' ? { kind, method: 'ANY' } : { kind, method: method(verb), path: route }
+        )
+      } else if (value && typeof value === 'object') {
+        const route = value as Doc
+        routes.push({ kind, method: method(route.method), path: text(route.path) })
+      }
+    }
+    if ('alb' in event) {
+      const alb = (event.alb ?? {}) as Doc
+      const conditions = (alb.conditions ?? {}) as Doc
+      const paths = Array.isArray(conditions.path) ? conditions.path : [conditions.path]
+      const methods = Array.isArray(conditions.method) ? conditions.method : ['ANY']
+      for (const p of paths)
+        for (const m of methods) routes.push({ kind: 'alb', method: method(m), path: text(p) })
+    }
+  }
+  if (fn.url) routes.push({ kind: 'url', method: 'ANY' })
+  return routes
+}
+
+/**
+ * Whether a route takes `method path`: `{name}` is one segment, `{name+}` the rest of the path (API
+ * Gateway), `*` and `?` are ALB's wildcards. REST paths are written without their leading slash.
+ */
+export function routes(route: HttpRoute, method: string, requestPath: string): boolean {
+  if (route.method !== 'ANY' && route.method !== method.toUpperCase()) return false
+  if (route.path === undefined) return true
+  const pattern = `/${route.path.replace(/^\/+/, '')}`
+  const source = pattern
+    .split(/(\{[^}]+\}|\*|\?)/)
+    .map(part => {
+      if (/^\{[^}]+\+\}$/.test(part)) return '.+'
+      if (/^\{[^}]+\}$/.test(part)) return '[^/]+'
+      if (part === '*') return route.kind === 'alb' ? '.*' : '\\*'
+      if (part === '?') return route.kind === 'alb' ? '.' : '\\?'
+      return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+    })
+    .join('')
+  return new RegExp(`^${source}/?$`).test(requestPath.split('?')[0])
 }
 
 /** `{ Ref: 'PythonRequirementsLambdaLayer' }` names the service's own layer `pythonRequirements`. */
@@ -91,6 +154,22 @@ function layerZips(
   return { zips, external }
 }
 
+/**
+ * A value the state file stores once and points at elsewhere: Serverless writes the state with its
+ * objects decycled (json-cycle), so a function's `layers` that is also in the compiled template reads
+ * `{ "$ref": "$[\"service\"][\"provider\"]…[\"Layers\"]" }`. Followed to what it names.
+ */
+function dereferenced(root: unknown, value: unknown, depth = 0): unknown {
+  const ref = value && typeof value === 'object' ? (value as Doc).$ref : undefined
+  if (typeof ref !== 'string' || !ref.startsWith('$') || depth > 10) return value
+  let at: unknown = root
+  for (const [, key, index] of ref.matchAll(/\[(?:"((?:[^"\\]|\\.)*)"|(\d+))\]/g)) {
+    if (!at || typeof at !== 'object') return undefined
+    at = (at as Doc)[key !== undefined ? JSON.parse(`"${key}"`) : Number(index)]
+  }
+  return dereferenced(root, at, depth + 1)
+}
+
 /** What `serverless package` saved in .serverless/serverless-state.json. */
 export function readPackagedService(dir: string, notBefore = 0): PackagedService | undefined {
   const file = path.join(dir, '.serverless', 'serverless-state.json')
@@ -110,7 +189,9 @@ export function readPackagedService(dir: string, notBefore = 0): PackagedService
   const functions = Object.entries((service.functions ?? {}) as Record<string, Doc>).map(([key, fn]) => {
     const own = text((fn?.package as Doc | undefined)?.artifact)
     const artifact = fn?.image ? undefined : (own ?? serviceArtifact)
-    const refs = Array.isArray(fn?.layers) ? fn.layers : Array.isArray(provider.layers) ? provider.layers : []
+    const ownLayers = dereferenced(state, fn?.layers)
+    const shared = dereferenced(state, provider.layers)
+    const refs = Array.isArray(ownLayers) ? ownLayers : Array.isArray(shared) ? shared : []
     const { zips, external } = layerZips(dir, refs, layers)
     return {
       key,
@@ -121,8 +202,12 @@ export function readPackagedService(dir: string, notBefore = 0): PackagedService
       artifact: artifact ? zipPath(dir, artifact) : undefined,
       layers: zips,
       externalLayers: external,
-      environment: { ...environmentOf(provider.environment), ...environmentOf(fn?.environment) },
-      http: fn ? httpKinds(fn) : [],
+      environment: {
+        ...environmentOf(dereferenced(state, provider.environment)),
+        ...environmentOf(dereferenced(state, fn?.environment))
+      },
+      http: fn ? httpKinds({ ...fn, events: dereferenced(state, fn.events) }) : [],
+      routes: fn ? httpRoutes({ ...fn, events: dereferenced(state, fn.events) }) : [],
       memorySize: Number(fn?.memorySize ?? fn?.memory ?? provider.memorySize) || undefined,
       timeout: Number(fn?.timeout ?? provider.timeout) || undefined
     }

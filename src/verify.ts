@@ -3,7 +3,7 @@ import path from 'node:path'
 import { asset } from './assets.js'
 import type { StatusRange } from './inputs.js'
 import type { Exec } from './exec.js'
-import type { ServiceFunction } from './packaged.js'
+import { routes, type HttpEventKind, type ServiceFunction } from './packaged.js'
 
 /**
  * Verifying the artifacts before anything is uploaded. The static check (py/verify_artifact.py) reads
@@ -153,7 +153,7 @@ export async function dynamicCheck(deps: VerifyDeps, spec: DynamicSpec): Promise
         memorySize: fn.memorySize,
         timeout: fn.timeout,
         events: spec.path
-          ? fn.http.map(kind => ({
+          ? calledWith(fn, spec.path).map(kind => ({
               kind,
               method: 'GET',
               path: spec.path,
@@ -168,6 +168,20 @@ export async function dynamicCheck(deps: VerifyDeps, spec: DynamicSpec): Promise
   } finally {
     removeReadOnly(spec.workDir)
   }
+}
+
+/**
+ * The triggers of a function that route `GET path` to it, each kind once. A function whose routes do
+ * not take the path (an API's /orders function, when the path is /health) is imported, not called:
+ * its answer to a request it never gets would say nothing.
+ */
+export function calledWith(
+  fn: Pick<ServiceFunction, 'http' | 'routes'>,
+  requestPath: string
+): HttpEventKind[] {
+  return fn.http.filter(kind =>
+    fn.routes.some(route => route.kind === kind && routes(route, 'GET', requestPath))
+  )
 }
 
 /** Removes a folder the check made read-only (a non-root runner cannot delete in a 0555 folder). */

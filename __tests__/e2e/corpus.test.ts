@@ -249,7 +249,8 @@ const ALL_CASES: Case[] = [
     guards:
       'wrong case A: provider.region from ${file(./config.yml):region} lands in eu-west-2, not us-east-1 (no package.json, runtime from the file too)',
     lane: 'provided',
-    inputs: {},
+    // Its API answers /reports, not /health: the workflow says which path proves it (the check calls it too).
+    inputs: { 'smoke-test-path': '/reports' },
     expected: { service: 'reports-api', stage: 'dev', region: 'eu-west-2', stackName: 'reports-api-dev' },
     urlOutput: 'HttpApiUrl',
     framework: '3.40.0',
@@ -281,7 +282,8 @@ const ALL_CASES: Case[] = [
     guards:
       'wrong case D: region ${self:custom.regions.${sls:stage}} for stage prod is ap-northeast-1, not us-east-1 or the dev region',
     lane: 'provided',
-    inputs: { stage: 'prod' },
+    // Its API answers / only: the workflow says which path proves it.
+    inputs: { stage: 'prod', 'smoke-test-path': '/' },
     expected: { service: 'geo-api', stage: 'prod', region: 'ap-northeast-1', stackName: 'geo-api-prod' },
     urlOutput: 'HttpApiUrl',
     framework: '3.40.0',

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { copyFixture, invokeArtifact, zipEntries } from '../support/fixture.js'
 import { pipEnv } from '../support/pip.js'
-import { runAction, type ActionRun } from '../support/runner.js'
+import { NODE24, runAction, type ActionRun } from '../support/runner.js'
 
 jest.setTimeout(600_000)
 
@@ -15,6 +15,8 @@ describe('package a service that brings no package.json, with no AWS credentials
     service = copyFixture('service', { node: 'none' })
     // Without package.json the action provides serverless 3.x and the plugins serverless.yml names.
     run = await runAction({
+      // The runner's Node 24 (action.yml: runs.using node24).
+      node: NODE24,
       inputs: { command: 'package', 'working-directory': service, stage: 'prod', 'aws-region': 'us-east-1' },
       env: pipEnv()
     })
@@ -50,6 +52,8 @@ describe('package a service that brings no package.json, with no AWS credentials
 
   it('reuses the provided serverless from the tool cache on the next run', async () => {
     const again = await runAction({
+      // The runner's Node 24 (action.yml: runs.using node24).
+      node: NODE24,
       inputs: { command: 'package', 'working-directory': service, stage: 'prod', 'aws-region': 'us-east-1' },
       env: pipEnv(),
       home: run.home
@@ -61,6 +65,8 @@ describe('package a service that brings no package.json, with no AWS credentials
 
   it('runs the requested serverless-version and passes args through to serverless', async () => {
     const pinned = await runAction({
+      // The runner's Node 24 (action.yml: runs.using node24).
+      node: NODE24,
       inputs: {
         command: 'package',
         'working-directory': service,

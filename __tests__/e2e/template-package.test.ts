@@ -4,7 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { invokeArtifact, zipCompression, zipEntries } from '../support/fixture.js'
 import { pipEnv } from '../support/pip.js'
-import { runAction, type ActionRun } from '../support/runner.js'
+import { NODE24, runAction, type ActionRun } from '../support/runner.js'
 import { applyTemplate } from '../template/helpers.js'
 
 jest.setTimeout(600_000)
@@ -16,7 +16,11 @@ describe('the action packages a project applied from the devcontainer template',
   beforeAll(async () => {
     project = path.join(mkdtempSync(path.join(os.tmpdir(), 'template-')), 'project')
     applyTemplate(project)
-    first = await runAction({ inputs: { command: 'package', 'working-directory': project }, env: pipEnv() })
+    first = await runAction({
+      inputs: { command: 'package', 'working-directory': project },
+      env: pipEnv(),
+      node: NODE24
+    })
     if (first.exitCode !== 0) console.log(first.stdout.slice(-4000))
   })
 
@@ -71,6 +75,8 @@ describe('the action packages a project applied from the devcontainer template',
 
   it('packages it again without installing node_modules again', async () => {
     const run = await runAction({
+      // The runner's Node 24 (action.yml: runs.using node24).
+      node: NODE24,
       inputs: { command: 'package', 'working-directory': project },
       env: pipEnv(),
       home: first.home

@@ -26,6 +26,8 @@ export interface ActionRun {
   paths: string[]
   files: { output: string; env: string; summary: string; path: string; state: string }
   home: string
+  /** GITHUB_WORKSPACE of the run: the post step runs in the same one, as on a runner. */
+  workspace: string
 }
 
 export interface RunOptions {
@@ -221,11 +223,18 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
     state: parseCommandFile(readFileSync(files.state, 'utf8')),
     paths: readFileSync(files.path, 'utf8').split('\n').filter(Boolean),
     files,
-    home
+    home,
+    workspace
   }
 }
 
 /** Runs the post step after a main step, in the same runner home, with the state it saved. */
 export function runPost(main: ActionRun, options: RunOptions): Promise<ActionRun> {
-  return runAction({ ...options, entry: DIST_POST, state: main.state, home: main.home })
+  return runAction({
+    ...options,
+    entry: DIST_POST,
+    state: main.state,
+    home: main.home,
+    cwd: options.cwd ?? main.workspace
+  })
 }

@@ -1,7 +1,8 @@
 import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { readPackagedService } from '../../src/packaged.js'
+import { readPackagedService, routes, type HttpRoute } from '../../src/packaged.js'
+import { calledWith } from '../../src/verify.js'
 
 const dirs: string[] = []
 afterAll(() => dirs.forEach(dir => rmSync(dir, { recursive: true, force: true })))
@@ -125,6 +126,12 @@ describe('the functions as the artifact checks need them', () => {
       externalLayers: ['arn:aws:lambda:eu-west-1:1:layer:otel:3'],
       environment: { STAGE: 'override', TABLE: '{"Ref":"Table"}', LOG_LEVEL: 'debug' },
       http: ['httpApi', 'http', 'alb', 'url'],
+      routes: [
+        { kind: 'httpApi', method: 'ANY' },
+        { kind: 'http', method: 'GET', path: 'health' },
+        { kind: 'alb', method: 'ANY', path: undefined },
+        { kind: 'url', method: 'ANY' }
+      ],
       memorySize: 512,
       timeout: 29
     })
@@ -135,5 +142,85 @@ describe('the functions as the artifact checks need them', () => {
       memorySize: 1024
     })
     expect(image.artifact).toBeUndefined()
+  })
+})
+
+describe('which triggers route a request to a function', () => {
+  const route = (kind: HttpRoute['kind'], method: string, path?: string): HttpRoute => ({
+    kind,
+    method,
+    path
+  })
+
+  it.each([
+    [route('httpApi', 'GET', '/health'), '/health', true],
+    [route('httpApi', 'GET', '/health'), '/health/', true],
+    [route('httpApi', 'POST', '/health'), '/health', false],
+    [route('httpApi', 'ANY', '/orders/{id}'), '/orders/7', true],
+    [route('httpApi', 'ANY', '/orders/{id}'), '/orders/7/items', false],
+    [route('httpApi', 'ANY', '/{proxy+}'), '/health', true],
+    [route('httpApi', 'GET', '/{proxy+}'), '/', false],
+    [route('http', 'GET', 'orders'), '/orders', true],
+    [route('http', 'ANY', 'customers/{proxy+}'), '/customers/1/orders', true],
+    [route('http', 'GET', 'orders'), '/health', false],
+    [route('alb', 'ANY', '/api/*'), '/api/health', true],
+    [route('alb', 'ANY', '/api/*'), '/health', false],
+    [route('url', 'ANY'), '/anything', true],
+    [route('httpApi', 'GET', '/a.b'), '/aXb', false]
+  ])('%j takes GET %s: %s', (r, requestPath, expected) => {
+    expect(routes(r, 'GET', requestPath)).toBe(expected)
+  })
+
+  it('calls a function only through the triggers that route the path to it; the others are imported only', () => {
+    const orders = {
+      http: ['http' as const],
+      routes: [route('http', 'GET', 'orders'), route('http', 'GET', 'orders/{id}')]
+    }
+    const health = {
+      http: ['http' as const, 'url' as const],
+      routes: [route('http', 'GET', 'health'), route('url', 'ANY')]
+    }
+    expect(calledWith(orders, '/health')).toEqual([])
+    expect(calledWith(orders, '/orders/3')).toEqual(['http'])
+    expect(calledWith(health, '/health')).toEqual(['http', 'url'])
+  })
+})
+
+describe('a state file Serverless wrote decycled', () => {
+  it('follows a function’s layers and environment to where the state keeps them ($ref)', () => {
+    const layersAt =
+      '$["service"]["provider"]["compiledCloudFormationTemplate"]["Resources"]["QuoteLambdaFunction"]["Properties"]["Layers"]'
+    const dir = serviceDir({
+      '.serverless/serverless-state.json': JSON.stringify({
+        service: {
+          service: 'pricing-engine',
+          provider: {
+            stage: 'prod',
+            region: 'eu-central-1',
+            runtime: 'python3.11',
+            environment: { TIER: 'gold' },
+            compiledCloudFormationTemplate: {
+              Resources: {
+                QuoteLambdaFunction: { Properties: { Layers: [{ Ref: 'PythonRequirementsLambdaLayer' }] } }
+              }
+            }
+          },
+          layers: { pythonRequirements: { artifact: '.serverless/pythonRequirements.zip', package: {} } },
+          functions: {
+            quote: {
+              handler: 'pricing.handler',
+              layers: { $ref: layersAt },
+              environment: { $ref: '$["service"]["provider"]["environment"]' }
+            }
+          }
+        },
+        package: { artifact: 'pricing-engine.zip' }
+      }),
+      '.serverless/pricing-engine.zip': '',
+      '.serverless/pythonRequirements.zip': ''
+    })
+    const [quote] = readPackagedService(dir)!.functions
+    expect(quote.layers).toEqual([path.join(dir, '.serverless', 'pythonRequirements.zip')])
+    expect(quote.environment).toEqual({ TIER: 'gold' })
   })
 })
