@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import YAML from 'yaml'
 import { PRE_CHECKS, RULES } from '../../src/diagnosis.js'
@@ -154,6 +154,40 @@ describe('README performance table equals bench/results.json', () => {
         target: target.replace('<=', '≤').replace('>=', '≥'),
         met: met ? 'yes' : 'no'
       })
+    }
+  })
+})
+
+describe("SECURITY.md's claims table", () => {
+  const security = readFileSync(path.join(ROOT, 'SECURITY.md'), 'utf8')
+  const rows = security
+    .split('\n## ')
+    .join('\n### ')
+    .split(/^### Claims and the tests that prove them$/m)[1]
+    ?.split('\n')
+    .filter(line => line.startsWith('| ') && !line.startsWith('| Claim') && !line.startsWith('| ---'))
+    .map(line => line.split(' | ').slice(-1)[0].replace(/ \|$/, ''))
+
+  it('names, for each claim, test files that exist and tests they hold', () => {
+    expect(rows?.length).toBeGreaterThan(10)
+    for (const cell of rows ?? []) {
+      // A part without a file of its own names tests of the part before it.
+      let file: string | undefined
+      for (const part of cell.split(/;\s*/)) {
+        const files = [...part.matchAll(/`([^`]+\.test\.ts)`/g)].map(match => match[1])
+        for (const named of files)
+          expect({ named, exists: existsSync(path.join(ROOT, named)) }).toEqual({ named, exists: true })
+        file = files[0] ?? file
+        expect({ cell, file: Boolean(file) }).toEqual({ cell, file: true })
+        const source = readFileSync(path.join(ROOT, file as string), 'utf8')
+        // "› name…": the test's name as the file spells it, up to the ellipsis.
+        for (const [, name] of part.matchAll(/› ([^›;]+?)(?:…|$)/g))
+          expect({ file, name, found: source.includes(name.trim()) }).toEqual({
+            file,
+            name,
+            found: true
+          })
+      }
     }
   })
 })
