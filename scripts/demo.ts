@@ -23,7 +23,7 @@ import { startMoto, type Moto } from '../__tests__/support/moto.js'
 import { pipEnv } from '../__tests__/support/pip.js'
 import { NODE24, runAction, type ActionRun } from '../__tests__/support/runner.js'
 import { summaryText } from '../__tests__/support/summary-text.js'
-import { applyTemplate } from '../__tests__/template/helpers.js'
+import { applyTemplate, PACKAGED_HERE } from '../__tests__/template/helpers.js'
 import { sdkClients } from '../src/aws.js'
 
 const STAGE = 'demo'
@@ -33,7 +33,7 @@ const credentials = { accessKeyId: 'demo', secretAccessKey: 'demo' }
 function prepareService(target: string | undefined, scratch: string): string {
   const dir = path.join(scratch, 'service')
   if (!target) {
-    applyTemplate(dir)
+    applyTemplate(dir, PACKAGED_HERE)
     console.log(
       `Example: the template's starter service (template/src/fastapi-lambda, default options), applied in ${dir}`
     )

@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
+import { marker } from '../../src/comment.js'
 import { liveDeployment } from '../../src/rollback.js'
 import { copyFixture } from '../support/fixture.js'
 import { startGitHubApi, type GitHubApi } from '../support/github-api.js'
@@ -85,7 +86,19 @@ const live = () => liveDeployment('fixture-api-pr-7', { region: REGION, credenti
 beforeAll(async () => {
   moto = await startMoto()
   process.env.AWS_ENDPOINT_URL = moto.endpoint
-  github = await startGitHubApi({ token: TOKEN })
+  // Someone else commented first with the action's marker: the action must leave it alone, not edit it.
+  github = await startGitHubApi({
+    token: TOKEN,
+    comments: [
+      {
+        owner: 'octo-org',
+        repo: 'fastapi-service',
+        number: 7,
+        body: HIJACK,
+        user: { login: 'mallory' }
+      }
+    ]
+  })
   service = copyFixture('service', { node: 'none' })
   // A service without package.json: the action provides serverless 3.x and the plugins.
   // serverless-localstack points serverless at moto only for the stages it lists.
@@ -100,6 +113,15 @@ afterAll(async () => {
   await moto?.stop()
   rmSync(scratch, { recursive: true, force: true })
 })
+
+const HIJACK = `${marker('fixture-api', 'pr-7')}\nDeployed! Log in at [the preview](https://evil.example) @octo-org/admins`
+
+/** The action's comments on the pull request: mallory's (the first) stays as it was in every case. */
+function ours(): ReturnType<GitHubApi['comments']> {
+  const all = github.comments('octo-org', 'fastapi-service', 7)
+  expect(all[0]).toMatchObject({ body: HIJACK, user: { login: 'mallory' } })
+  return all.slice(1)
+}
 
 /** A comment's text as GitHub shows it: Markdown's backslash escapes and the zero-width spaces gone. */
 const rendered = (body: string) => body.replace(/\\(.)/g, '$1').replace(/\u200B/g, '')
@@ -124,8 +146,9 @@ describe('a preview deploy gated by its smoke test, with one sticky comment', ()
     expect(first.outputs['rolled-back']).toBeUndefined()
     firstDeployment = (await live())?.timestamp
     expect(firstDeployment).toMatch(/^\d{13}$/)
-    const comments = github.comments('octo-org', 'fastapi-service', 7)
+    const comments = ours()
     expect(comments).toHaveLength(1)
+    expect(comments[0].user.login).toBe('github-actions[bot]')
     // Values are inert Markdown in the comment (markdown.ts): read back as a reader sees them.
     expect(comments[0].body).toContain('🚀 Preview of <code>fixture\\-api</code> deployed')
     const shown = rendered(comments[0].body)
@@ -190,7 +213,7 @@ describe('a preview deploy gated by its smoke test, with one sticky comment', ()
     // The stage serves A again: the stack's template points at A's artifact.
     expect((await live())?.timestamp).toBe(firstDeployment)
     expect(second.summary).toContain('Function logs')
-    const comments = github.comments('octo-org', 'fastapi-service', 7)
+    const comments = ours()
     expect(comments).toHaveLength(1)
     expect(comments[0].body).toContain('❌ Preview of <code>fixture\\-api</code> failed')
   })
@@ -198,7 +221,7 @@ describe('a preview deploy gated by its smoke test, with one sticky comment', ()
   it('removes the preview and edits the same comment to say so', async () => {
     const removed = await action({ command: 'remove', 'comment-on-pr': 'true', 'github-token': TOKEN })
     expect(removed.exitCode).toBe(0)
-    const comments = github.comments('octo-org', 'fastapi-service', 7)
+    const comments = ours()
     expect(comments).toHaveLength(1)
     expect(comments[0].body).toContain('🗑️ Preview of <code>fixture\\-api</code> removed')
     expect(removed.outputs['comment-url']).toBe(first.outputs['comment-url'])
@@ -238,5 +261,32 @@ describe('a preview deploy gated by its smoke test, with one sticky comment', ()
     } finally {
       await readOnly.stop()
     }
+  })
+
+  it('a service URL from the stack that is not one line of https: no url output, one warning, in no comment or summary', async () => {
+    // The template's own output, as a pull request's serverless.yml can write it.
+    appendFileSync(
+      path.join(service, 'serverless.yml'),
+      '\nresources:\n  Outputs:\n    HttpApiUrl:\n      Value: "https://x.example/\\n[Log in](https://evil.example) @octo-org/admins"\n'
+    )
+    const run = await action({
+      stage: 'first',
+      'smoke-test-path': '',
+      'comment-on-pr': 'true',
+      'github-token': TOKEN
+    })
+    expect(run.exitCode).toBe(0)
+    expect(run.outputs.url ?? '').toBe('')
+    expect(run.stdout.split('\n').filter(line => line.startsWith('::warning'))).toEqual([
+      expect.stringMatching(
+        /^::warning title=Service URL refused::Stack fixture-api-first reports the service URL /
+      )
+    ])
+    const comments = ours()
+    const first = comments.filter(comment => comment.body.includes(marker('fixture-api', 'first')))
+    expect(first).toHaveLength(1)
+    expect(first[0].body).toContain('🚀 Preview of <code>fixture\\-api</code> deployed')
+    for (const text of [...comments.map(comment => comment.body), run.summary])
+      expect(text).not.toMatch(/evil\.example|@octo-org\/admins/)
   })
 })

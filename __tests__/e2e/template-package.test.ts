@@ -1,11 +1,11 @@
 import { jest } from '@jest/globals'
-import { existsSync, mkdtempSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { invokeArtifact, zipCompression, zipEntries } from '../support/fixture.js'
 import { pipEnv } from '../support/pip.js'
 import { NODE24, runAction, type ActionRun } from '../support/runner.js'
-import { applyTemplate } from '../template/helpers.js'
+import { applyTemplate, PACKAGED_HERE } from '../template/helpers.js'
 
 jest.setTimeout(600_000)
 
@@ -15,7 +15,7 @@ describe('the action packages a project applied from the devcontainer template',
 
   beforeAll(async () => {
     project = path.join(mkdtempSync(path.join(os.tmpdir(), 'template-')), 'project')
-    applyTemplate(project)
+    applyTemplate(project, PACKAGED_HERE)
     first = await runAction({
       inputs: { command: 'package', 'working-directory': project },
       env: pipEnv(),
@@ -33,7 +33,14 @@ describe('the action packages a project applied from the devcontainer template',
     })
     expect(first.outputs.url ?? '').toBe('')
     expect(first.outputs['python-version']).toMatch(/^3\.11\./)
-    expect(first.outputs['serverless-version']).toBe('3.40.0')
+    // The framework the template pins (osls, the maintained v3 fork), as its package.json says.
+    const pinned = (
+      JSON.parse(readFileSync(path.join(project, 'package.json'), 'utf8')) as {
+        devDependencies: Record<string, string>
+      }
+    ).devDependencies.osls
+    expect(pinned).toMatch(/^3\.\d+\.\d+$/)
+    expect(first.outputs['serverless-version']).toBe(`osls ${pinned}`)
     expect(first.summary).toContain('<td>Service</td><td>fastapi-lambda</td>')
     const artifact = path.join(project, '.serverless', 'fastapi-lambda.zip')
     expect(existsSync(artifact)).toBe(true)

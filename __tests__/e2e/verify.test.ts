@@ -24,7 +24,7 @@ import { pipEnv } from '../support/pip.js'
 import { errorLines, NODE24, parseError, runAction, type ActionRun } from '../support/runner.js'
 import { linkTree } from '../support/warm.mjs'
 import { buildWheelhouse } from '../support/wheelhouse.js'
-import { applyTemplate } from '../template/helpers.js'
+import { applyTemplate, PACKAGED_HERE } from '../template/helpers.js'
 
 jest.setTimeout(600_000)
 
@@ -404,7 +404,7 @@ describe('the dynamic check imports and calls each handler before anything is up
 
   it("passes the template's starter through the same three, its import time in the log and summary", async () => {
     const project = path.join(scratch, 'starter', 'project')
-    applyTemplate(project)
+    applyTemplate(project, PACKAGED_HERE)
     threeTriggers(project)
     const run = await action(project)
     passed(run)

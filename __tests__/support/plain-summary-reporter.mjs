@@ -7,7 +7,11 @@ export default class PlainSummaryReporter {
   onRunComplete(_contexts, results) {
     const failed = results.numFailedTests + results.numRuntimeErrorTestSuites
     const skipped = results.numPendingTests + results.numTodoTests
-    const line = `Tests: ${results.numPassedTests} passed, ${failed} failed, ${skipped} skipped\n`
+    // jest-circus counts the passing expect() calls of each test.
+    const asserts = results.testResults
+      .flatMap(file => file.testResults)
+      .reduce((sum, test) => sum + (test.numPassingAsserts ?? 0), 0)
+    const line = `Assertions: ${asserts} passing\nTests: ${results.numPassedTests} passed, ${failed} failed, ${skipped} skipped\n`
     process.once('exit', () => process.stderr.write(line))
   }
 }

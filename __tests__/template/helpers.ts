@@ -124,6 +124,13 @@ export function resolveOptions(
  * without the top-level files it omits, then replaces every `${templateOption:x}` in every file (an unknown
  * option becomes '', as in the CLI). Returns the options used.
  */
+/**
+ * The template's options for runs that package the starter here: this machine's package index has
+ * CPython 3.11 wheels only (pydantic-core among them), so they choose 3.11, as the template offers;
+ * the default (3.13) is checked by the template's own tests.
+ */
+export const PACKAGED_HERE = { pythonVersion: '3.11' }
+
 export function applyTemplate(
   dest: string,
   chosen: Record<string, string> = {},
