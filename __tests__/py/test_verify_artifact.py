@@ -118,6 +118,20 @@ def test_aarch64_code_without_a_python_tag_is_checked_by_its_elf_header(scratch)
     )
     assert problem["found"] == "aarch64 code"
     assert "provider.architecture: arm64" in problem["fix"]
+    # A file in no package is named once, and the fix is to rebuild it.
+    assert problem["fix"].startswith("vendor/libthing.so ships aarch64 code but the function runs on x86_64.")
+    assert problem["fix"].count("vendor/libthing.so") == 1
+    assert "Rebuild it for Linux x86_64" in problem["fix"]
+
+
+def test_an_extension_for_another_python_in_no_package_is_rebuilt_not_pinned(scratch):
+    files = {"main.py": HANDLER, "vendor/_speed.cpython-312-x86_64-linux-gnu.so": with_machine(ELF, X86_64)}
+    problem = only_problem(verify(spec_for(make_zip(os.path.join(scratch, "svc.zip"), files))))
+    assert (problem["kind"], problem["package"]) == ("python-abi", None)
+    assert problem["fix"] == (
+        "vendor/_speed.cpython-312-x86_64-linux-gnu.so is an extension module for CPython 3.12 but "
+        "the function runs python3.11: rebuild it with python3.11 (the runtime's version)."
+    )
 
 
 def test_any_elf_file_is_checked_not_only_shared_objects(scratch):

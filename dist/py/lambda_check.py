@@ -1,6 +1,6 @@
 """Imports each Lambda function's handler and invokes it the way Lambda would, before deploying it.
 
-Run by the target runtime's Python (3.10 or later, standard library only), isolated:
+Run by the target runtime's Python (standard library only; 3.9 or later), isolated:
 
     python3.X -I -B -S lambda_check.py < spec.json > report.json
     python3.X -I -B -S lambda_check.py --can-run arm64        # prints true or false

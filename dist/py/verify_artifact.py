@@ -1,6 +1,6 @@
 """Static verification of the zips `serverless package` wrote, before any of them is uploaded.
 
-Run by the target runtime's Python (3.10 or later, standard library only), so that a handler module
+Run by the target runtime's Python (standard library only; 3.9 or later), so that a handler module
 is parsed with the grammar Lambda will compile it with:
 
     python3.X -I -S verify_artifact.py < spec.json > report.json
@@ -376,13 +376,15 @@ def binary_fix(problem, finding, spec):
     machine = TARGET_MACHINE[spec["architecture"]]
     owned = problem["package"] is not None
     label = "%s %s" % (problem["package"], problem["version"]) if owned else problem["file"]
-    pin = "pin %s to a version" % problem["package"] if owned else "rebuild it"
+    pin = "pin %s to a version" % problem["package"]
     platform = "pip install --platform manylinux2014_%s --only-binary=:all:" % machine
     if finding.kind == "architecture":
-        text = "%s ships %s (%s) but the function runs on %s" % (
+        # A file in no package is its own label: it is not named twice.
+        where = " (%s)" % problem["file"] if owned else ""
+        text = "%s ships %s%s but the function runs on %s" % (
             label,
             finding.found,
-            problem["file"],
+            where,
             spec["architecture"],
         )
         if owned:
@@ -400,6 +402,13 @@ def binary_fix(problem, finding, spec):
             text += ", or set provider.architecture: %s" % other
         return text + "."
     if finding.kind == "python-abi":
+        if not owned:
+            return "%s is %s but the function runs %s: rebuild it with %s (the runtime's version)." % (
+                label,
+                finding.found,
+                runtime,
+                runtime,
+            )
         return (
             "%s ships %s (%s) but the function runs %s: pip installed it for another Python. Package with "
             "%s (the runtime's version), or %s that has a wheel for it."
@@ -414,6 +423,19 @@ def binary_fix(problem, finding, spec):
             platform,
         )
     glibc = glibc_of(spec["python"])
+    if not owned:
+        return "%s needs %s but %s runs on %s, whose glibc is %d.%d: it will not load. Rebuild it against " \
+            "glibc %d.%d or older (in the public.ecr.aws/sam/build-%s image)." % (
+                label,
+                finding.found.split(" (")[0],
+                runtime,
+                amazon_linux(spec["python"]),
+                glibc[0],
+                glibc[1],
+                glibc[0],
+                glibc[1],
+                runtime,
+            )
     text = (
         "%s needs %s but %s runs on %s, whose glibc is %d.%d: %s will not load. %s with a manylinux "
         "wheel for glibc %d.%d or older (manylinux2014 is 2.17)"
