@@ -70,10 +70,6 @@ function environmentOf(value: unknown): Record<string, string> {
   )
 }
 
-function httpKinds(fn: Doc): HttpEventKind[] {
-  return [...new Set(httpRoutes(fn).map(route => route.kind))]
-}
-
 /** `GET /x` (httpApi, http's `get x`), `*`, or `{ method, path }` (ALB: `conditions.path`). */
 function httpRoutes(fn: Doc): HttpRoute[] {
   const routes: HttpRoute[] = []
@@ -193,6 +189,7 @@ export function readPackagedService(dir: string, notBefore = 0): PackagedService
     const shared = dereferenced(state, provider.layers)
     const refs = Array.isArray(ownLayers) ? ownLayers : Array.isArray(shared) ? shared : []
     const { zips, external } = layerZips(dir, refs, layers)
+    const triggers = fn ? httpRoutes({ ...fn, events: dereferenced(state, fn.events) }) : []
     return {
       key,
       name: text(fn?.name) ?? `${identity.service}-${identity.stage}-${key}`,
@@ -206,8 +203,8 @@ export function readPackagedService(dir: string, notBefore = 0): PackagedService
         ...environmentOf(dereferenced(state, provider.environment)),
         ...environmentOf(dereferenced(state, fn?.environment))
       },
-      http: fn ? httpKinds({ ...fn, events: dereferenced(state, fn.events) }) : [],
-      routes: fn ? httpRoutes({ ...fn, events: dereferenced(state, fn.events) }) : [],
+      http: [...new Set(triggers.map(route => route.kind))],
+      routes: triggers,
       memorySize: Number(fn?.memorySize ?? fn?.memory ?? provider.memorySize) || undefined,
       timeout: Number(fn?.timeout ?? provider.timeout) || undefined
     }
