@@ -1,15 +1,5 @@
-import { execFileSync, spawnSync } from 'node:child_process'
-import {
-  cpSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync
-} from 'node:fs'
-import os from 'node:os'
+import { execFileSync } from 'node:child_process'
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { createHash } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
@@ -65,30 +55,8 @@ export function prepareWarm(world) {
   for (const file of ['package.json', 'package-lock.json'])
     cpSync(path.join(shipped, file), path.join(framework, file))
   npm(['ci'], framework)
-  hostedPythons(path.join(warm, 'tool-cache'))
   execFileSync('touch', [path.join(warm, '.complete')])
   return warm
-}
-
-/**
- * The Pythons a GitHub-hosted runner has in its tool cache that this machine has too, in the layout
- * setup-python and the action look for ($RUNNER_TOOL_CACHE/Python/<version>/x64, marked complete):
- * the template's runtime (python3.13) is found there, as on a hosted runner, where the machine's
- * python3.13 is only a pyenv shim that does not run. Linked, not copied; runs only read them.
- * @param {string} toolCache
- */
-function hostedPythons(toolCache) {
-  const pyenv = process.env.PYENV_ROOT || path.join(os.homedir(), '.pyenv')
-  const versions = existsSync(path.join(pyenv, 'versions')) ? readdirSync(path.join(pyenv, 'versions')) : []
-  for (const version of versions.filter(v => /^3\.(1[0-9])\.\d+$/.test(v) && v !== '3.11.7')) {
-    const home = path.join(pyenv, 'versions', version)
-    const python = path.join(home, 'bin', 'python3')
-    if (spawnSync(python, ['-c', 'pass'], { stdio: 'ignore' }).status !== 0) continue
-    const dir = path.join(toolCache, 'Python', version)
-    mkdirSync(dir, { recursive: true })
-    symlinkSync(home, path.join(dir, 'x64'), 'dir')
-    writeFileSync(path.join(dir, 'x64.complete'), '')
-  }
 }
 
 /**

@@ -423,19 +423,7 @@ def binary_fix(problem, finding, spec):
             platform,
         )
     glibc = glibc_of(spec["python"])
-    if not owned:
-        return "%s needs %s but %s runs on %s, whose glibc is %d.%d: it will not load. Rebuild it against " \
-            "glibc %d.%d or older (in the public.ecr.aws/sam/build-%s image)." % (
-                label,
-                finding.found.split(" (")[0],
-                runtime,
-                amazon_linux(spec["python"]),
-                glibc[0],
-                glibc[1],
-                glibc[0],
-                glibc[1],
-                runtime,
-            )
+    # Only a wheel's tags say what glibc it needs: a glibc finding always has its package.
     text = (
         "%s needs %s but %s runs on %s, whose glibc is %d.%d: %s will not load. %s with a manylinux "
         "wheel for glibc %d.%d or older (manylinux2014 is 2.17)"
