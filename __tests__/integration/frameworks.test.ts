@@ -45,7 +45,7 @@ const npmCache = execFileSync('npm', ['config', 'get', 'cache'], { encoding: 'ut
 
 // osls' lockfile is installed and proved the same way by the e2e runs that provide it (package.test.ts).
 describe.each(['serverless'])('the %s the action provides', name => {
-  it('installs the same tree twice in a row, the one its lockfile says', () => {
+  it('installs the same tree twice in a row, the one its lockfile says', async () => {
     const first = mkdtempSync(path.join(root, `${name}-`))
     const second = mkdtempSync(path.join(root, `${name}-`))
     install(name, first)
@@ -53,7 +53,9 @@ describe.each(['serverless'])('the %s the action provides', name => {
     const files = tree(first)
     expect(Object.keys(files).length).toBeGreaterThan(1000)
     expect(tree(second)).toEqual(files)
-    expect(checkTree(first, path.join(first, 'package-lock.json'), [npmCache])).toMatchObject({ ok: true })
+    expect(await checkTree(first, path.join(first, 'package-lock.json'), [npmCache])).toMatchObject({
+      ok: true
+    })
     const framework = JSON.parse(readFileSync(path.join(first, 'node_modules', name, 'package.json'), 'utf8'))
     const shipped = JSON.parse(
       readFileSync(path.join(ROOT, 'src', 'frameworks', name, 'package.json'), 'utf8')

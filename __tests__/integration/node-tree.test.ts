@@ -5,6 +5,7 @@ import {
   cpSync,
   mkdirSync,
   mkdtempSync,
+  readFileSync,
   rmSync,
   symlinkSync,
   unlinkSync,
@@ -86,57 +87,76 @@ const check = (dir: string, caches: string[] = [npmCache]) =>
   checkTree(dir, path.join(dir, 'package-lock.json'), caches)
 
 describe('checkTree', () => {
-  it('proves a tree npm installed, every file of every package, with its .bin links', () => {
-    expect(check(copy())).toEqual({ ok: true, packages: 2, files: 5 })
+  it('proves a tree npm installed, every file of every package, with its .bin links', async () => {
+    expect(await check(copy())).toEqual({ ok: true, packages: 2, files: 5 })
   })
 
-  it('refuses a changed file, naming it', () => {
+  it('refuses a changed file, naming it', async () => {
     const dir = copy()
     appendFileSync(
       path.join(dir, 'node_modules', 'tool', 'lib', 'index.js'),
       'require("child_process").exec("id")\n'
     )
-    expect(check(dir)).toMatchObject({
+    expect(await check(dir)).toMatchObject({
       ok: false,
       problem: "node_modules/tool/lib/index.js differs from its package's tarball"
     })
   })
 
-  it('refuses a file no package brought', () => {
+  it('refuses a file no package brought', async () => {
     const dir = copy()
     writeFileSync(path.join(dir, 'node_modules', 'helper', 'extra.js'), 'evil\n')
-    expect(check(dir)).toMatchObject({
+    expect(await check(dir)).toMatchObject({
       ok: false,
       problem: 'node_modules/helper/extra.js belongs to no package of the lockfile'
     })
   })
 
-  it('refuses a .bin link that leads out of the packages, and a missing file', () => {
+  it('refuses a .bin link that leads out of the packages, and a missing file', async () => {
     const dir = copy()
     const bin = path.join(dir, 'node_modules', '.bin', 'tool')
     unlinkSync(bin)
     symlinkSync('/bin/sh', bin)
-    expect(check(dir).problem).toBe("node_modules/.bin/tool is a link that leads outside the packages' files")
+    expect((await check(dir)).problem).toBe(
+      "node_modules/.bin/tool is a link that leads outside the packages' files"
+    )
     const other = copy()
     unlinkSync(path.join(other, 'node_modules', 'helper', 'index.js'))
-    expect(check(other).problem).toBe('node_modules/helper/index.js is missing')
+    expect((await check(other)).problem).toBe('node_modules/helper/index.js is missing')
   })
 
-  it('refuses a tarball whose hash is not the lockfile’s, and a tree whose tarballs are nowhere', () => {
+  it('refuses a file replaced by a link to the same bytes, and a folder in a file’s place', async () => {
+    const dir = copy()
+    const file = path.join(dir, 'node_modules', 'helper', 'index.js')
+    const outside = path.join(dir, 'elsewhere.js')
+    writeFileSync(outside, readFileSync(file))
+    unlinkSync(file)
+    symlinkSync(outside, file)
+    expect((await check(dir)).problem).toBe(
+      "node_modules/helper/index.js is a link that leads outside the packages' files"
+    )
+    const other = copy()
+    const replaced = path.join(other, 'node_modules', 'helper', 'index.js')
+    unlinkSync(replaced)
+    mkdirSync(replaced)
+    expect((await check(other)).problem).toBe('node_modules/helper/index.js is missing')
+  })
+
+  it('refuses a tarball whose hash is not the lockfile’s, and a tree whose tarballs are nowhere', async () => {
     const dir = copy()
     writeFileSync(path.join(dir, 'helper-1.0.0.tgz'), 'not the tarball')
-    expect(check(dir, [])).toMatchObject({
+    expect(await check(dir, [])).toMatchObject({
       ok: false,
       problem: 'the tarball of node_modules/helper is in no npm cache, so its files cannot be checked'
     })
   })
 
-  it('says what is wrong with no node_modules or an unreadable lockfile', () => {
+  it('says what is wrong with no node_modules or an unreadable lockfile', async () => {
     const dir = copy()
     rmSync(path.join(dir, 'node_modules'), { recursive: true })
-    expect(check(dir).problem).toBe('there is no node_modules')
+    expect((await check(dir)).problem).toBe('there is no node_modules')
     const other = copy()
     writeFileSync(path.join(other, 'package-lock.json'), '{')
-    expect(check(other).problem).toBe('package-lock.json is not JSON')
+    expect((await check(other)).problem).toBe('package-lock.json is not JSON')
   })
 })

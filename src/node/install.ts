@@ -45,7 +45,7 @@ export async function installNodeModules(dir: string, deps: InstallDeps): Promis
   const modules = path.join(dir, 'node_modules')
   if (existsSync(modules)) {
     if (project.manager === 'npm' && project.lockfile) {
-      const check = checkTree(dir, project.lockfile, deps.npmCaches)
+      const check = await checkTree(dir, project.lockfile, deps.npmCaches)
       if (check.ok) {
         deps.log(
           `node_modules is what ${path.basename(project.lockfile)} gives: ${check.packages} packages, ${check.files} files checked against their tarballs`
