@@ -8,7 +8,7 @@
  * The example service is the devcontainer template's starter, applied with its defaults.
  */
 import { execFileSync, spawn } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { startCacheServer, type CacheServer } from '../__tests__/support/cache-server.js'
@@ -139,6 +139,43 @@ function seedService(workspace: string): void {
   )
 }
 
+/**
+ * A service without serverless-python-requirements, as issue 16 has it: a REST API on python3.12 and
+ * arm64 with no requirements, in the template's Node project (osls). Its handler needs nothing but the
+ * standard library.
+ */
+function plainService(workspace: string): void {
+  applyTemplate(workspace, PACKAGED_HERE)
+  for (const file of ['main.py', 'api.py', 'requirements.txt', 'requirements-dev.txt', 'tests', 'pytest.ini'])
+    rmSync(path.join(workspace, file), { recursive: true, force: true })
+  writeFileSync(
+    path.join(workspace, 'serverless.yml'),
+    "service: plain-api\nframeworkVersion: '3'\nprovider:\n  name: aws\n  runtime: python3.12\n  architecture: arm64\nfunctions:\n  api:\n    handler: handler.handler\n    events:\n      - http: GET /health\npackage:\n  patterns:\n    - '!node_modules/**'\n    - '!package*.json'\n"
+  )
+  writeFileSync(
+    path.join(workspace, 'handler.py'),
+    'import json\n\n\ndef handler(event, context):\n    return {"statusCode": 200, "body": json.dumps({"status": "ok"})}\n'
+  )
+}
+
+/**
+ * The runtime's Python where a hosted runner keeps it ($RUNNER_TOOL_CACHE/Python/<version>/x64, marked
+ * complete): pyenv's, linked. This machine's python3.12 on PATH is a pyenv shim that does not run.
+ */
+function hostedPython(home: string, minor: string): void {
+  const pyenv = process.env.PYENV_ROOT || path.join(os.homedir(), '.pyenv')
+  const version = existsSync(path.join(pyenv, 'versions'))
+    ? execFileSync('ls', [path.join(pyenv, 'versions')], { encoding: 'utf8' })
+        .split('\n')
+        .find(v => v.startsWith(`${minor}.`))
+    : undefined
+  if (!version) throw new Error(`the plain service needs Python ${minor}: none in ${pyenv}/versions`)
+  const dir = path.join(home, 'tool-cache', 'Python', version)
+  mkdirSync(dir, { recursive: true })
+  symlinkSync(path.join(pyenv, 'versions', version), path.join(dir, 'x64'), 'dir')
+  writeFileSync(path.join(dir, 'x64.complete'), '')
+}
+
 /** What the artifact checks took in a run (static and dynamic), from its log line. */
 function verificationSeconds(run: ActionRun): number {
   const match = /^Artifact verified: .*; ([\d.]+) s in all$/m.exec(run.stdout)
@@ -157,6 +194,7 @@ async function main(): Promise<void> {
   const servers: CacheServer[] = []
   const box = machine('bench')
   const seed = machine('seed')
+  const plain = machine('plain')
   const scratch = mkdtempSync(path.join(os.tmpdir(), 'bench-'))
   try {
     const starter = (workspace: string) => applyTemplate(workspace, PACKAGED_HERE)
@@ -202,6 +240,19 @@ async function main(): Promise<void> {
     // The bare package just rewrote the zip without bytecode: the size is the action's own artifact's.
     const starterSize = Number(warm[0].run.outputs['artifact-size'])
 
+    // A service without the plugin: warm and bare interleaved too, after one run that installs.
+    const plainDir = plain.fresh(workspace => {
+      plainService(workspace)
+      hostedPython(plain.home, '3.12')
+    })
+    await timedAction(plain, plainDir, server)
+    const plainWarm: (Timed & { run: ActionRun })[] = []
+    const plainBare: Timed[] = []
+    for (let i = 0; i < RUNS; i++) {
+      plainWarm.push(await timedAction(plain, plainDir, server))
+      plainBare.push(await timedBare(plain, plainDir))
+    }
+
     // The manual route's service, packaged by the action.
     const seedDir = seed.fresh(seedService)
     const seedRun = await timedAction(seed, seedDir, server)
@@ -214,8 +265,11 @@ async function main(): Promise<void> {
     const bareSeconds = median(bare.map(t => t.seconds))
     const warmSeconds = median(warm.map(t => t.seconds))
     const verifySeconds = median(warm.map(t => verificationSeconds(t.run)))
+    const plainBareSeconds = median(plainBare.map(t => t.seconds))
+    const plainWarmSeconds = median(plainWarm.map(t => t.seconds))
     const results = {
       warm_over_bare: Number((warmSeconds / bareSeconds).toFixed(3)),
+      warm_over_bare_plain: Number((plainWarmSeconds / plainBareSeconds).toFixed(3)),
       fresh_cached_over_bare: Number((fresh.seconds / bareSeconds).toFixed(3)),
       cold_over_fresh_cached: Number((cold.seconds / fresh.seconds).toFixed(3)),
       artifact_size_ratio: Number((starterSize / seedSize).toFixed(3)),
@@ -223,6 +277,7 @@ async function main(): Promise<void> {
       verify_overhead: Number((verifySeconds / warmSeconds).toFixed(3)),
       targets: {
         warm_over_bare: '<= 1.10',
+        warm_over_bare_plain: '<= 1.10',
         fresh_cached_over_bare: '<= 2.0',
         cold_over_fresh_cached: '>= 4',
         artifact_size_ratio: '<= 0.5',
@@ -233,12 +288,15 @@ async function main(): Promise<void> {
         bare: bare.map(t => Number(t.seconds.toFixed(2))),
         warm: warm.map(t => Number(t.seconds.toFixed(2))),
         fresh_cached: freshes.map(t => Number(t.seconds.toFixed(2))),
-        cold: colds.map(t => Number(t.seconds.toFixed(2)))
+        cold: colds.map(t => Number(t.seconds.toFixed(2))),
+        plain_bare: plainBare.map(t => Number(t.seconds.toFixed(2))),
+        plain_warm: plainWarm.map(t => Number(t.seconds.toFixed(2)))
       },
       phases: {
         cold: cold.phases,
         fresh_cached: fresh.phases,
         warm: warm.at(-1)?.phases,
+        plain_warm: plainWarm.at(-1)?.phases,
         seed: seedRun.phases
       },
       bytes: { starter_artifact: starterSize, seed_artifact: seedSize, dist_index_js: statSync(DIST).size },
@@ -270,6 +328,7 @@ async function main(): Promise<void> {
     for (const started of servers) await started.stop()
     box.remove()
     seed.remove()
+    plain.remove()
     removeTree(scratch)
     removeWorld(world)
   }
