@@ -1,4 +1,5 @@
 import { chmodSync, existsSync, readdirSync, rmSync } from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { asset } from './assets.js'
 import type { StatusRange } from './inputs.js'
@@ -102,8 +103,16 @@ export function staticCheck(
   })
 }
 
-/** Whether this machine can run the target's machine code (natively, or with qemu-user and binfmt). */
-export async function canRun(deps: VerifyDeps, architecture: string): Promise<boolean> {
+/** Lambda's architecture names for Node's os.arch() values. */
+const LAMBDA_ARCHITECTURE: Record<string, string> = { x64: 'x86_64', arm64: 'arm64' }
+
+/**
+ * Whether this machine can run the target's machine code (natively, or with qemu-user and binfmt).
+ * A runner of the target's own architecture is answered here; only another one needs lambda_check.py's
+ * look at binfmt_misc, which is worth a process only where the answer is not known already.
+ */
+export async function canRun(deps: VerifyDeps, architecture: string, host = os.arch()): Promise<boolean> {
+  if (LAMBDA_ARCHITECTURE[host] === architecture) return true
   const result = await deps.exec(
     deps.python,
     ['-I', '-S', asset('py', 'lambda_check.py'), '--can-run', architecture],
@@ -124,50 +133,67 @@ export interface DynamicSpec {
   expect: StatusRange[]
   /** A folder with the runtime's boto3 and botocore, as Lambda provides them. */
   boto?: string
-  /** Where the zips are unpacked; removed afterwards. */
-  workDir: string
 }
 
-/** Unpacks every zip once (read-only), then imports and calls each function in its own interpreter. */
-export async function dynamicCheck(deps: VerifyDeps, spec: DynamicSpec): Promise<DynamicReport> {
-  const functions = spec.functions.filter(fn => fn.artifact && fn.handler)
+/** The zips unpacked read-only, each once, by the folder each went to. */
+export interface Unpacked {
+  workDir: string
+  folders: Map<string, string>
+}
+
+/**
+ * Unpacks every zip the functions run from, once each, into read-only folders under workDir. The
+ * caller removes workDir (removeReadOnly) when the checks are done, whatever they found.
+ */
+export async function unpack(
+  deps: VerifyDeps,
+  functions: ServiceFunction[],
+  workDir: string
+): Promise<Unpacked> {
   const folders = new Map<string, string>()
-  for (const zip of functions.flatMap(fn => [fn.artifact as string, ...fn.layers]))
-    if (!folders.has(zip)) folders.set(zip, path.join(spec.workDir, `${folders.size}`))
-  removeReadOnly(spec.workDir)
-  try {
-    const unpacked = await deps.exec(
-      deps.python,
-      ['-I', '-S', asset('py', 'unpack.py'), ...[...folders].flatMap(([zip, dir]) => [zip, dir])],
-      { env: deps.env, silent: true }
-    )
-    if (unpacked.exitCode !== 0) throw new Error(`Unpacking the artifacts failed: ${unpacked.stderr.trim()}`)
-    return await runJson<DynamicReport>(deps, ['-I', '-B', '-S', asset('py', 'lambda_check.py')], {
-      functions: functions.map(fn => ({
-        key: fn.key,
-        name: fn.name,
-        handler: fn.handler,
-        root: folders.get(fn.artifact as string),
-        layers: fn.layers.map(zip => folders.get(zip)),
-        environment: fn.environment,
-        memorySize: fn.memorySize,
-        timeout: fn.timeout,
-        events: spec.path
-          ? calledWith(fn, spec.path).map(kind => ({
-              kind,
-              method: 'GET',
-              path: spec.path,
-              ...(kind === 'http' ? { stage: spec.stage } : {})
-            }))
-          : []
-      })),
-      boto: spec.boto ?? null,
-      region: spec.region,
-      expect: spec.expect.map(range => [range.from, range.to])
-    })
-  } finally {
-    removeReadOnly(spec.workDir)
-  }
+  for (const fn of functions.filter(fn => fn.artifact && fn.handler))
+    for (const zip of [fn.artifact as string, ...fn.layers])
+      if (!folders.has(zip)) folders.set(zip, path.join(workDir, `${folders.size}`))
+  removeReadOnly(workDir)
+  const unpacked = await deps.exec(
+    deps.python,
+    ['-I', '-S', asset('py', 'unpack.py'), ...[...folders].flatMap(([zip, dir]) => [zip, dir])],
+    { env: deps.env, silent: true }
+  )
+  if (unpacked.exitCode !== 0) throw new Error(`Unpacking the artifacts failed: ${unpacked.stderr.trim()}`)
+  return { workDir, folders }
+}
+
+/** Imports and calls each function in its own interpreter, from the unpacked zips. */
+export async function dynamicCheck(
+  deps: VerifyDeps,
+  spec: DynamicSpec,
+  { folders }: Unpacked
+): Promise<DynamicReport> {
+  const functions = spec.functions.filter(fn => fn.artifact && fn.handler)
+  return runJson<DynamicReport>(deps, ['-I', '-B', '-S', asset('py', 'lambda_check.py')], {
+    functions: functions.map(fn => ({
+      key: fn.key,
+      name: fn.name,
+      handler: fn.handler,
+      root: folders.get(fn.artifact as string),
+      layers: fn.layers.map(zip => folders.get(zip)),
+      environment: fn.environment,
+      memorySize: fn.memorySize,
+      timeout: fn.timeout,
+      events: spec.path
+        ? calledWith(fn, spec.path).map(kind => ({
+            kind,
+            method: 'GET',
+            path: spec.path,
+            ...(kind === 'http' ? { stage: spec.stage } : {})
+          }))
+        : []
+    })),
+    boto: spec.boto ?? null,
+    region: spec.region,
+    expect: spec.expect.map(range => [range.from, range.to])
+  })
 }
 
 /**

@@ -11,7 +11,17 @@ import { failed, forwardedArgs, serverless } from '../serverless.js'
 import { readPackagedService, type ServiceFunction } from '../packaged.js'
 import { checkStageFits } from '../stage.js'
 import { UserError } from '../errors.js'
-import { canRun, describeFailure, describeProblems, dynamicCheck, needsBoto, staticCheck } from '../verify.js'
+import {
+  canRun,
+  describeFailure,
+  describeProblems,
+  dynamicCheck,
+  needsBoto,
+  removeReadOnly,
+  staticCheck,
+  unpack,
+  type Unpacked
+} from '../verify.js'
 import { wheelTarget, wheelTargetEnv } from '../wheels.js'
 import { tellCaches } from './prepare.js'
 
@@ -236,54 +246,76 @@ export async function verifyArtifact(ctx: RunContext): Promise<void> {
   const python = ctx.python?.executable ?? 'python3'
   const deps = { exec: edges.exec, python, env: envFor(ctx, 'python') }
   const started = edges.clock.now()
-  const found = await staticCheck(deps, {
-    runtime: build.runtime,
-    architecture: build.architecture,
-    functions
-  })
-  ctx.report.packages = found.packages
-  ctx.artifactSizes = Object.fromEntries(found.zips.map(zip => [zip.path, zip.unzipped]))
-  const lines = [
-    `static: ${found.zips.length} zip${found.zips.length === 1 ? '' : 's'}, ${found.packages.length} packages, ${found.problems.length} problems (${found.seconds.toFixed(2)} s)`
-  ]
-  for (const note of found.notes) edges.runner.info(`Artifact check: ${note.message}`)
-  if (found.problems.length) {
-    ctx.report.verification = lines.join('; ')
-    throw new UserError(
-      `The artifact would not run on Lambda (${build.runtime}, ${build.architecture}); nothing was uploaded.\n${describeProblems(found.problems)}`,
-      { title: 'Artifact would not run on Lambda' }
-    )
+  const notRun = inputs.verify === 'full' ? await dynamicNotRun(ctx, deps) : undefined
+  const workDir = ctx.paths.temp('verify')
+  // Unpacking needs only the zips: it runs beside the static check, on the runner's other core, and is
+  // thrown away if the static check refuses them.
+  const unpacking = inputs.verify === 'full' && !notRun ? unpack(deps, functions, workDir) : undefined
+  unpacking?.catch(() => undefined)
+  try {
+    const found = await staticCheck(deps, {
+      runtime: build.runtime,
+      architecture: build.architecture,
+      functions
+    })
+    ctx.report.packages = found.packages
+    ctx.artifactSizes = Object.fromEntries(found.zips.map(zip => [zip.path, zip.unzipped]))
+    const lines = [
+      `static: ${found.zips.length} zip${found.zips.length === 1 ? '' : 's'}, ${found.packages.length} packages, ${found.problems.length} problems (${found.seconds.toFixed(2)} s)`
+    ]
+    for (const note of found.notes) edges.runner.info(`Artifact check: ${note.message}`)
+    if (found.problems.length) {
+      ctx.report.verification = lines.join('; ')
+      throw new UserError(
+        `The artifact would not run on Lambda (${build.runtime}, ${build.architecture}); nothing was uploaded.\n${describeProblems(found.problems)}`,
+        { title: 'Artifact would not run on Lambda' }
+      )
+    }
+    if (notRun) lines.push(notRun)
+    else if (unpacking) lines.push(await runDynamic(ctx, deps, functions, await unpacking))
+    ctx.report.verification = `${lines.join('; ')}; ${((edges.clock.now() - started) / 1000).toFixed(1)} s in all`
+    edges.runner.info(`Artifact verified: ${ctx.report.verification}`)
+  } finally {
+    if (unpacking) {
+      await unpacking.catch(() => undefined)
+      removeReadOnly(workDir)
+    }
   }
-  if (inputs.verify === 'full') lines.push(await runDynamic(ctx, deps, functions))
-  ctx.report.verification = `${lines.join('; ')}; ${((edges.clock.now() - started) / 1000).toFixed(1)} s in all`
-  edges.runner.info(`Artifact verified: ${ctx.report.verification}`)
 }
 
-/** The dynamic check, when the runner can run it; what it found, in one line for the summary. */
-async function runDynamic(
+/** Why the dynamic check cannot run on this runner, in one line for the summary; undefined if it can. */
+async function dynamicNotRun(
   ctx: RunContext,
-  deps: { exec: RunContext['edges']['exec']; python: string; env: Record<string, string> },
-  functions: ServiceFunction[]
-): Promise<string> {
-  const { inputs } = ctx
+  deps: { exec: RunContext['edges']['exec']; python: string; env: Record<string, string> }
+): Promise<string | undefined> {
   const build = known(ctx, 'build')
-  const identity = known(ctx, 'identity')
   if (!ctx.python || !bytecodeFits(ctx))
     return `dynamic: not run (it needs Python ${build.pythonVersion}, the runtime's own, and the action's Python is ${ctx.python?.version ?? 'none (dockerizePip)'})`
   if (!(await canRun(deps, build.architecture)))
     return `dynamic: not run (this runner cannot run ${build.architecture} code: no qemu-user with binfmt); the static checks passed`
+  return undefined
+}
+
+/** The dynamic check, from the unpacked zips; what it found, in one line for the summary. */
+async function runDynamic(
+  ctx: RunContext,
+  deps: { exec: RunContext['edges']['exec']; python: string; env: Record<string, string> },
+  functions: ServiceFunction[],
+  unpacked: Unpacked
+): Promise<string> {
+  const { inputs } = ctx
+  const identity = known(ctx, 'identity')
   const spec = {
     functions,
     region: identity.region,
     stage: identity.stage,
     path: inputs.smokeTestPath,
-    expect: inputs.smokeTestExpect,
-    workDir: ctx.paths.temp('verify')
+    expect: inputs.smokeTestExpect
   }
-  let report = await dynamicCheck(deps, spec)
+  let report = await dynamicCheck(deps, spec, unpacked)
   // Lambda provides boto3 and botocore to every function: a handler that relies on that gets them.
   if (!report.passed && needsBoto(report))
-    report = await dynamicCheck(deps, { ...spec, boto: await lambdaBoto(ctx, deps) })
+    report = await dynamicCheck(deps, { ...spec, boto: await lambdaBoto(ctx, deps) }, unpacked)
   const failed = report.functions.find(fn => !fn.passed)
   if (failed) {
     throw new UserError(
