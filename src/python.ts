@@ -23,6 +23,8 @@ export interface Interpreter {
   /** Full version, `3.11.9`. */
   version: string
   executable: string
+  /** platform.machine() of the interpreter (x86_64, aarch64): the code it can load. */
+  machine: string
   source: 'path' | 'tool-cache' | 'download'
   /** The folder of the `python3`, `python3.X` and `pip` shims, once exposed: first on every child's PATH. */
   shims?: string
@@ -50,17 +52,21 @@ export interface PythonOptions {
 }
 
 const PROBE =
-  'import json, sys; print(json.dumps({"executable": sys.executable, "version": "%d.%d.%d" % sys.version_info[:3]}))'
+  'import json, platform, sys; print(json.dumps({"executable": sys.executable, "version": "%d.%d.%d" % sys.version_info[:3], "machine": platform.machine()}))'
 
 /** Runs a candidate rather than trusting its name: pyenv shims exist for versions that are not selected. */
 export async function probe(
   command: string,
   deps: Pick<PythonDeps, 'exec' | 'env'>
-): Promise<{ executable: string; version: string } | undefined> {
+): Promise<{ executable: string; version: string; machine: string } | undefined> {
   try {
     const result = await deps.exec(command, ['-c', PROBE], { env: deps.env, silent: true })
     if (result.exitCode !== 0) return undefined
-    return JSON.parse(result.stdout.trim().split('\n').pop() ?? '') as { executable: string; version: string }
+    return JSON.parse(result.stdout.trim().split('\n').pop() ?? '') as {
+      executable: string
+      version: string
+      machine: string
+    }
   } catch {
     return undefined
   }

@@ -1,5 +1,4 @@
 import { chmodSync, existsSync, readdirSync, rmSync } from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { asset } from './assets.js'
 import type { StatusRange } from './inputs.js'
@@ -103,25 +102,21 @@ export function staticCheck(
   })
 }
 
-/** Lambda's architecture names for Node's os.arch() values. */
-const LAMBDA_ARCHITECTURE: Record<string, string> = { x64: 'x86_64', arm64: 'arm64' }
+/** Lambda's architecture names for the machines Python reports (platform.machine()). */
+const LAMBDA_ARCHITECTURE: Record<string, string> = {
+  x86_64: 'x86_64',
+  amd64: 'x86_64',
+  aarch64: 'arm64',
+  arm64: 'arm64'
+}
 
 /**
- * Whether this machine can run the target's machine code (natively, or with qemu-user and binfmt).
- * A runner of the target's own architecture is answered here; only another one needs lambda_check.py's
- * look at binfmt_misc, which is worth a process only where the answer is not known already.
+ * Whether the action's Python can import the target's code. The dynamic check loads the artifact's
+ * extensions into that interpreter, so it must be of the target's architecture: qemu-user with binfmt
+ * runs another architecture's programs, but does not let an x86_64 process load aarch64 libraries.
  */
-export async function canRun(deps: VerifyDeps, architecture: string, host = os.arch()): Promise<boolean> {
-  if (LAMBDA_ARCHITECTURE[host] === architecture) return true
-  const result = await deps.exec(
-    deps.python,
-    ['-I', '-S', asset('py', 'lambda_check.py'), '--can-run', architecture],
-    {
-      env: deps.env,
-      silent: true
-    }
-  )
-  return result.exitCode === 0 && result.stdout.trim() === 'true'
+export function runsTarget(pythonMachine: string, architecture: string): boolean {
+  return LAMBDA_ARCHITECTURE[pythonMachine.toLowerCase()] === architecture
 }
 
 export interface DynamicSpec {

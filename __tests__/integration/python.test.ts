@@ -194,7 +194,7 @@ describe('expose', () => {
     const minor = real.version.split('.').slice(0, 2).join('.')
 
     expose(
-      { version: real.version, executable: path.join(odd, 'python3'), source: 'path' },
+      { version: real.version, executable: path.join(odd, 'python3'), machine: real.machine, source: 'path' },
       binDir,
       actionsRunner.addPath
     )
@@ -226,7 +226,11 @@ describe('expose', () => {
   it("also puts a tool-cache build's own bin folder on PATH", () => {
     const binDir = path.join(home, 'bin-cache')
     const executable = path.join(home, 'fake-cache', 'bin', 'python3')
-    expose({ version: '3.12.1', executable, source: 'tool-cache' }, binDir, actionsRunner.addPath)
+    expose(
+      { version: '3.12.1', executable, machine: 'x86_64', source: 'tool-cache' },
+      binDir,
+      actionsRunner.addPath
+    )
     expect(process.env.PATH!.split(path.delimiter).slice(0, 2)).toEqual([binDir, path.dirname(executable)])
     expect(existsSync(path.join(binDir, 'python3.12'))).toBe(true)
   })
@@ -338,6 +342,8 @@ describe('download and setupPython from a loopback release', () => {
     expect(python).toEqual({
       version: source.version,
       executable: path.join(installed, 'bin', 'python3'),
+      // The build is this machine's: platform.machine() names its architecture.
+      machine: ({ x64: 'x86_64', arm64: 'aarch64' } as Record<string, string>)[os.arch()],
       source: 'download',
       shims: binDir
     })

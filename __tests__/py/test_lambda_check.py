@@ -17,7 +17,7 @@ EVENT_KINDS = ["httpApi", "http", "alb", "url"]
 
 
 def load_module():
-    """lambda_check.py as a module, for the parts tested without a subprocess (events, can_run)."""
+    """lambda_check.py as a module, for the parts tested without a subprocess (events)."""
     spec = importlib.util.spec_from_file_location("lambda_check", CHECK)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -524,51 +524,6 @@ def test_a_request_body_and_headers_are_passed_on():
     assert event["body"] == '{"a": 1}' and event["headers"]["content-type"] == "application/json"
     assert event["requestContext"]["http"]["method"] == "POST"
     assert event["headers"]["content-length"] == "8"
-
-
-# --- can this machine run arm64 code? -------------------------------------------------------------
-
-
-def binfmt(folder, status="enabled", entry=None):
-    os.makedirs(folder, exist_ok=True)
-    with open(os.path.join(folder, "status"), "w") as handle:
-        handle.write(status + "\n")
-    if entry is not None:
-        with open(os.path.join(folder, "qemu-aarch64"), "w") as handle:
-            handle.write(entry + "\ninterpreter /usr/bin/qemu-aarch64-static\nflags: F\n")
-    return folder
-
-
-def test_can_run_its_own_machine_or_through_an_enabled_qemu_entry(scratch):
-    assert lambda_check.can_run("arm64", machine="aarch64", binfmt=os.path.join(scratch, "none"))
-    assert lambda_check.can_run("x86_64", machine="AMD64", binfmt=os.path.join(scratch, "none"))
-    assert not lambda_check.can_run("arm64", machine="x86_64", binfmt=os.path.join(scratch, "none"))
-    assert lambda_check.can_run(
-        "arm64", machine="x86_64", binfmt=binfmt(os.path.join(scratch, "on"), entry="enabled")
-    )
-    off = binfmt(os.path.join(scratch, "off"), entry="disabled")
-    assert not lambda_check.can_run("arm64", machine="x86_64", binfmt=off)
-    switched_off = binfmt(os.path.join(scratch, "all-off"), status="disabled", entry="enabled")
-    assert not lambda_check.can_run("arm64", machine="x86_64", binfmt=switched_off)
-
-
-def test_can_run_on_the_command_line():
-    import platform
-
-    own = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}[
-        platform.machine().lower()
-    ]
-    result = subprocess.run([sys.executable, "-I", "-B", "-S", CHECK, "--can-run", own], capture_output=True)
-    assert (result.returncode, result.stdout) == (0, b"true\n")
-    other = "arm64" if own == "x86_64" else "x86_64"
-    result = subprocess.run(
-        [sys.executable, "-I", "-B", "-S", CHECK, "--can-run", other], capture_output=True
-    )
-    assert result.stdout.decode().strip() == ("true" if lambda_check.can_run(other) else "false")
-    result = subprocess.run(
-        [sys.executable, "-I", "-B", "-S", CHECK, "--can-run", "mips"], capture_output=True
-    )
-    assert result.returncode == 2
 
 
 # --- each runtime's Python ---------------------------------------------------------------------------

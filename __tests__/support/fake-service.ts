@@ -70,7 +70,7 @@ interface Doc {
   functions?: Record<string, Record<string, unknown>>
 }
 
-const PROBE_PYTHON = { executable: '/usr/bin/python3.11', version: '3.11.7' }
+const PROBE_PYTHON = { executable: '/usr/bin/python3.11', version: '3.11.7', machine: 'x86_64' }
 
 export function fakeService(options: ServiceOptions = {}): FakeService {
   const workspace = mkdtempSync(path.join(os.tmpdir(), 'fake-service-'))
@@ -269,8 +269,6 @@ export function fakeService(options: ServiceOptions = {}): FakeService {
       }
     }
     if (script.endsWith('lambda_check.py')) {
-      if (call.args.includes('--can-run'))
-        return { stdout: call.args.at(-1) === 'x86_64' ? 'true\n' : 'false\n' }
       const failure = failed('lambda_check')
       if (failure) return { stdout: failure.stdout }
       const spec = JSON.parse(call.options.input ?? '{}') as {

@@ -133,9 +133,7 @@ describe('command: deploy', () => {
       }
     )
     await run()
-    const check = recorded.processes.find(
-      p => p.args.some(arg => arg.endsWith('lambda_check.py')) && !p.args.includes('--can-run')
-    )
+    const check = recorded.processes.find(p => p.args.some(arg => arg.endsWith('lambda_check.py')))
     expect(check?.env).not.toHaveProperty('AWS_ACCESS_KEY_ID')
     const zip = path.join(svc.dir, '.serverless', 'api.zip')
     expect(existsSync(zip)).toBe(true)

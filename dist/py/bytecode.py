@@ -166,7 +166,8 @@ def write_entry(out, info, data, deflated):
         return
     # zipfile has no public way to write a stream compressed elsewhere; its compressor factory is
     # swapped for this one write (zipfile still computes the CRC and the sizes).
-    zipfile._get_compressor = lambda compress_type, compresslevel=None: Replay(deflated)
+    # Whatever arguments a zipfile version passes it, the entry's stream is the one made earlier.
+    zipfile._get_compressor = lambda *_args, **_kwargs: Replay(deflated)
     try:
         out.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=LEVEL)
     finally:

@@ -3,7 +3,6 @@
 Run by the target runtime's Python (standard library only; 3.9 or later), isolated:
 
     python3.X -I -B -S lambda_check.py < spec.json > report.json
-    python3.X -I -B -S lambda_check.py --can-run arm64        # prints true or false
 
 stdin, one JSON document:
 
@@ -61,7 +60,6 @@ import importlib
 import json
 import logging
 import os
-import platform
 import shutil
 import signal
 import socket
@@ -1065,43 +1063,10 @@ def child():
     return 0
 
 
-# --- can this machine run the target's binaries? -------------------------------------------------
-
-
-def can_run(architecture, machine=None, binfmt="/proc/sys/fs/binfmt_misc"):
-    """Whether this machine runs Linux binaries of a Lambda architecture: its own, or through qemu-user.
-
-    binfmt_misc: https://docs.kernel.org/admin-guide/binfmt-misc.html (an entry's first line says
-    `enabled`; the `status` file switches them all).
-    """
-    wanted = {"arm64": "aarch64", "aarch64": "aarch64", "x86_64": "x86_64", "amd64": "x86_64"}.get(
-        architecture
-    )
-    if wanted is None:
-        raise BadInput("architecture must be x86_64 or arm64, got %r" % architecture)
-    machine = (machine or platform.machine()).lower()
-    machine = {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
-    if machine == wanted:
-        return True
-    try:
-        with open(os.path.join(binfmt, "status")) as status:
-            if status.read().strip() != "enabled":
-                return False
-        with open(os.path.join(binfmt, "qemu-" + wanted)) as entry:
-            return entry.readline().strip() == "enabled"
-    except OSError:
-        return False
-
-
 def main(argv):
     if argv[1:2] == ["--child"]:
         return child()
     try:
-        if argv[1:2] == ["--can-run"]:
-            if len(argv) != 3:
-                raise BadInput("usage: lambda_check.py --can-run x86_64|arm64")
-            print("true" if can_run(argv[2]) else "false")
-            return 0
         spec = read_spec(sys.stdin.read())
     except BadInput as error:
         sys.stderr.write("lambda_check: %s\n" % error)

@@ -12,12 +12,12 @@ import { readPackagedService, type ServiceFunction } from '../packaged.js'
 import { checkStageFits } from '../stage.js'
 import { UserError } from '../errors.js'
 import {
-  canRun,
   describeFailure,
   describeProblems,
   dynamicCheck,
   needsBoto,
   removeReadOnly,
+  runsTarget,
   staticCheck,
   unpack,
   type Unpacked
@@ -246,7 +246,7 @@ export async function verifyArtifact(ctx: RunContext): Promise<void> {
   const python = ctx.python?.executable ?? 'python3'
   const deps = { exec: edges.exec, python, env: envFor(ctx, 'python') }
   const started = edges.clock.now()
-  const notRun = inputs.verify === 'full' ? await dynamicNotRun(ctx, deps) : undefined
+  const notRun = inputs.verify === 'full' ? dynamicNotRun(ctx) : undefined
   const workDir = ctx.paths.temp('verify')
   // Unpacking needs only the zips: it runs beside the static check, on the runner's other core, and is
   // thrown away if the static check refuses them.
@@ -284,15 +284,12 @@ export async function verifyArtifact(ctx: RunContext): Promise<void> {
 }
 
 /** Why the dynamic check cannot run on this runner, in one line for the summary; undefined if it can. */
-async function dynamicNotRun(
-  ctx: RunContext,
-  deps: { exec: RunContext['edges']['exec']; python: string; env: Record<string, string> }
-): Promise<string | undefined> {
+function dynamicNotRun(ctx: RunContext): string | undefined {
   const build = known(ctx, 'build')
   if (!ctx.python || !bytecodeFits(ctx))
     return `dynamic: not run (it needs Python ${build.pythonVersion}, the runtime's own, and the action's Python is ${ctx.python?.version ?? 'none (dockerizePip)'})`
-  if (!(await canRun(deps, build.architecture)))
-    return `dynamic: not run (this runner cannot run ${build.architecture} code: no qemu-user with binfmt); the static checks passed`
+  if (!runsTarget(ctx.python.machine, build.architecture))
+    return `dynamic: not run (the action's Python is ${ctx.python.machine}, which cannot load ${build.architecture} code; run the job on an ${build.architecture} runner for it); the static checks passed`
   return undefined
 }
 
