@@ -312,6 +312,14 @@ export function expose(interpreter: Interpreter, binDir: string, addPath: (dir: 
     // No Python the action starts needs AWS credentials, pip least of all (serverless-python-
     // requirements starts it from the credentialed serverless process).
     'unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_SECURITY_TOKEN',
+    // While the action packages, pip writes no bytecode: the artifact step compiles every module for
+    // the runtime's Python (or none, where the action's Python is another version, whose .pyc Lambda
+    // would never load), so pip's own compile would be work done twice and bytes shipped for nothing.
+    // An explicit flag, because pip reads PIP_NO_COMPILE inverted (PIP_NO_COMPILE=1 compiles).
+    'if [ -n "$SPD_PIP_NO_COMPILE" ] && [ "$1" = "-m" ] && [ "$2" = "pip" ] && [ "$3" = "install" ]; then',
+    '  shift 3',
+    '  set -- -m pip install --no-compile "$@"',
+    'fi',
     'if [ -n "$SPD_PIP_HELPER" ] && [ "$1" = "-m" ] && [ "$2" = "pip" ] && [ "$3" = "install" ]; then',
     '  shift 3',
     `  exec ${quoted} "$SPD_PIP_HELPER" "$@"`,

@@ -59,10 +59,15 @@ describe('the action packages a project applied from the devcontainer template',
     expect(Number(first.outputs['artifact-size'])).toBeGreaterThan(1_000_000)
     // serverless-python-requirements stored its zip (the dependencies' hundreds of entries), and the
     // action compressed every entry, once.
-    const stored = /fastapi-lambda\.zip: bytecode for \d+ modules, (\d+) stored entries compressed/.exec(
+    const made = /fastapi-lambda\.zip: bytecode for (\d+) modules, (\d+) stored entries compressed/.exec(
       first.stdout
     )
-    expect(Number(stored?.[1])).toBeGreaterThan(500)
+    const [compiled, stored] = [Number(made?.[1]), Number(made?.[2])]
+    expect(stored).toBeGreaterThan(300)
+    // pip wrote no bytecode of its own into the plugin's zip (the artifact step compiles it once): the
+    // stored entries and the modules compiled are at most every file the artifact holds.
+    const files = listing.split('\n').filter(name => name && !name.endsWith('/')).length
+    expect(stored + compiled).toBeLessThanOrEqual(files)
     expect(zipCompression(artifact)).toEqual({
       stored: 0,
       deflated: listing.split('\n').filter(name => !name.endsWith('/')).length

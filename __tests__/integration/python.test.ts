@@ -19,6 +19,7 @@ import {
   unansweredShims,
   type ReleaseServer
 } from '../support/python-release.js'
+import { buildWheelhouse } from '../support/wheelhouse.js'
 
 // @actions/tool-cache and @actions/core take these from the environment: set them before importing.
 const home = mkdtempSync(path.join(os.tmpdir(), 'unit-python-'))
@@ -221,6 +222,55 @@ describe('expose', () => {
       env: process.env
     }).trim()
     expect(first).toBe(path.join(binDir, 'python3'))
+  })
+
+  it("writes no bytecode for serverless-python-requirements' pip while the action packages, and does elsewhere", async () => {
+    const real = (await probe('python3', deps()))!
+    const binDir = path.join(home, 'bin-compile')
+    const minor = real.version.split('.').slice(0, 2).join('.')
+    expose({ ...real, source: 'path' }, binDir, actionsRunner.addPath)
+    const wheelhouse = buildWheelhouse()
+    const pycs = (marker: Record<string, string>): string[] => {
+      const target = mkdtempSync(path.join(home, 'target-'))
+      execFileSync(
+        path.join(binDir, `python${minor}`),
+        // As the plugin calls it; --isolated keeps the user's pip configuration and caches out.
+        [
+          '-m',
+          'pip',
+          'install',
+          '--isolated',
+          '--no-cache-dir',
+          '--no-index',
+          '--find-links',
+          wheelhouse,
+          '--platform',
+          'manylinux2014_x86_64',
+          '--implementation',
+          'cp',
+          '--python-version',
+          '3.11',
+          '--only-binary=:all:',
+          '-t',
+          target,
+          'spdx86only'
+        ],
+        { env: { ...process.env, ...marker }, stdio: 'pipe' }
+      )
+      expect(existsSync(path.join(target, 'spdx86only', '__init__.py'))).toBe(true)
+      return execFileSync('find', [target, '-name', '*.pyc'], { encoding: 'utf8' })
+        .split('\n')
+        .filter(Boolean)
+    }
+    try {
+      expect(pycs({ SPD_PIP_NO_COMPILE: '1' })).toEqual([])
+      // Without the marker (a later step's own pip), pip compiles as it always does.
+      expect(pycs({})).toEqual([
+        expect.stringMatching(/spdx86only\/__pycache__\/__init__\.cpython-\d+\.pyc$/)
+      ])
+    } finally {
+      rmSync(wheelhouse, { recursive: true, force: true })
+    }
   })
 
   it("also puts a tool-cache build's own bin folder on PATH", () => {

@@ -139,7 +139,9 @@ export async function packageService(ctx: RunContext): Promise<void> {
     ...(ctx.wheelTarget ? { ...wheelTargetEnv(ctx.wheelTarget), SPD_PIP_LOG: pipLog } : {}),
     ...preloadEnv(ctx.edges.env.NODE_OPTIONS, preloads),
     ...(pins?.file ? { SPD_PYTHON_PINS: pins.file } : {}),
-    XDG_CACHE_HOME: xdg
+    XDG_CACHE_HOME: xdg,
+    // The Python shims (python.ts) then pass --no-compile to serverless-python-requirements' pip.
+    SPD_PIP_NO_COMPILE: '1'
   }
   const result = await serverless(ctx, ['package'], args, env)
   // Not saved with the downloads (the post step saves that folder).
