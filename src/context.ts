@@ -63,8 +63,6 @@ export interface RunContext {
   artifactSizes?: Record<string, number>
   /** The installed packages whose install scripts did not run (not approved in allowScripts). */
   skippedScripts: string[]
-  /** This run's own folder for Serverless' start caches (serverless.ts), made on first use and removed at the end. */
-  startCaches?: string
 }
 
 /** The parts of the context that a step fills in for the ones after it. */

@@ -1,5 +1,3 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import path from 'node:path'
 import { envFor, known, type RunContext } from './context.js'
 import { diagnose } from './diagnosis.js'
 import { UserError } from './errors.js'
@@ -140,31 +138,19 @@ export async function printConfig(
   }
 }
 
-/** A new folder with a random name (mkdtemp), so that nothing an earlier step left can be in it. */
-function ownFolder(prefix: string): string {
-  mkdirSync(path.dirname(prefix), { recursive: true })
-  return mkdtempSync(prefix)
-}
-
-/** Serverless' start caches go with the run that made them. */
-export function discardStartCaches(ctx: RunContext): void {
-  if (ctx.startCaches) rmSync(ctx.startCaches, { recursive: true, force: true })
-}
-
 /**
  * serverless' environment for this run: the run's credentials (with role-to-assume, no other source
- * of them), the action's Python and Node first on PATH, and Serverless' start caches in a folder of
- * this run's own. Those hold JavaScript that serverless loads into its credentialed process (the
- * compiled validator of its config schema) and V8 code, so they are never restored from a cache, nor
- * taken from an earlier step of the job: anything that step ran (a test's dependencies, an install
- * script) could have written there. A run computes them once, for its own later starts, and removes
- * them at its end (discardStartCaches).
+ * of them), the action's Python and Node first on PATH, and Serverless' start caches in the runner's
+ * temp folder. Those hold JavaScript that serverless loads (the compiled validator of its config
+ * schema) and V8 code, so they are never restored from a cache: a run computes them once, for its
+ * own later starts and the job's later runs. RUNNER_TEMP is emptied at the start of every job, and an
+ * earlier step of the same job that could write there could also ask for the job's OIDC token itself
+ * (SECURITY.md, "Earlier steps of the same job"); compiling them in every run cost 3 to 5 s a run.
  */
 export function serverlessEnv(ctx: RunContext): Record<string, string> {
-  ctx.startCaches ??= ownFolder(ctx.paths.temp('starts-'))
   const starts = {
-    SLS_SCHEMA_CACHE_BASE_DIR: path.join(ctx.startCaches, 'serverless-schema'),
-    NODE_COMPILE_CACHE: path.join(ctx.startCaches, 'node-compile-cache')
+    SLS_SCHEMA_CACHE_BASE_DIR: ctx.paths.temp('serverless-schema'),
+    NODE_COMPILE_CACHE: ctx.paths.temp('node-compile-cache')
   }
   return envFor(ctx, 'serverless', {
     credentials: ctx.credentials?.env ?? {},

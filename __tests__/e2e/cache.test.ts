@@ -70,17 +70,33 @@ function validators(home: string): { file: string; written: number }[] {
   return found
 }
 
+/** Files under a folder, with when each was written. */
+function filesUnder(dir: string): { file: string; written: number }[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter(entry => entry.isFile())
+    .map(entry => path.join(entry.parentPath, entry.name))
+    .map(file => ({ file, written: statSync(file).mtimeMs }))
+}
+
 /**
- * Serverless' start caches hold code it loads into its credentialed process (the validator is
- * JavaScript, the compile cache V8's code): no cache brings them, and no later step or job finds them.
- * Each run compiles its own in a folder of its own (unit/main.test.ts) and removes it when it ends.
+ * Serverless' start caches hold code it loads (the validator is JavaScript, the compile cache V8's
+ * code): no cache brings them. This run compiled its own, in the runner's temp folder, and wrote
+ * nothing of them where a later job could find it.
  */
-function expectStartCachesOwn(home: string): void {
-  expect(validators(home)).toEqual([])
-  const temp = path.join(home, 'temp', 'serverless-python-deploy')
-  expect(
-    readdirSync(temp).filter(name => /^starts-|^serverless-schema$|^node-compile-cache$/.test(name))
-  ).toEqual([])
+function expectStartCachesOwn(home: string, started: number): void {
+  const own = validators(home)
+  expect(own).toEqual([
+    {
+      file: expect.stringMatching(
+        /^temp\/serverless-python-deploy\/serverless-schema\/\.serverless\/artifacts\/ajv-validate-[\d.]+\/[0-9a-f]{40}\.js$/
+      ),
+      written: expect.any(Number)
+    }
+  ])
+  expect(own[0].written).toBeGreaterThanOrEqual(started - 1000)
+  const compiled = filesUnder(path.join(home, 'temp', 'serverless-python-deploy', 'node-compile-cache'))
+  expect(compiled.length).toBeGreaterThan(0)
+  expect(compiled.every(entry => entry.written >= started - 1000)).toBe(true)
   expect(existsSync(path.join(home, 'tool-cache', 'serverless-python-deploy', 'node-compile-cache'))).toBe(
     false
   )
@@ -135,11 +151,12 @@ describe('a service with its own lockfile', () => {
     // The service brings its own serverless: the action installed none to cache.
     expect(saved.some(key => key.startsWith('spd-framework-'))).toBe(false)
     // Serverless kept its schema validator in the runner's temp folder, not in the home.
-    expectStartCachesOwn(box.home)
+    expectStartCachesOwn(box.home, 0)
   })
 
   it('a run on an empty machine restores them, installs nothing, and reports cache-hit true', async () => {
     const service = box.fresh(true)
+    const started = Date.now()
     const fresh = await packageOn(box, service, server.env)
     expect(fresh.exitCode).toBe(0)
     expect(fresh.outputs['cache-hit']).toBe('true')
@@ -150,7 +167,7 @@ describe('a service with its own lockfile', () => {
     expect(fresh.stdout).not.toContain('[command]/usr/bin/npm ci')
     expect(existsSync(path.join(service, '.serverless', 'fixture-api.zip'))).toBe(true)
     expect(fresh.summary).toContain('node-modules: hit, python: hit')
-    expectStartCachesOwn(box.home)
+    expectStartCachesOwn(box.home, started)
     // Exact hits are not saved again.
     const post = await runPost(fresh, { inputs: {}, env: { ...box.env, ...server.env }, node: NODE24 })
     expect(post.exitCode).toBe(0)
@@ -183,13 +200,14 @@ describe('a service without package.json', () => {
       /Cache framework saved: spd-framework-linux-x64-node\d+-serverless-[0-9a-f]{16}/
     )
     const service = box.fresh(false)
+    const started = Date.now()
     const fresh = await packageOn(box, service, server.env)
     expect(fresh.exitCode).toBe(0)
     expect(fresh.stdout).not.toContain('[command]/usr/bin/npm ci')
     expect(fresh.stdout).toContain('node_modules is what package-lock.json gives')
     expect(fresh.outputs['cache-hit']).toBe('true')
     // No start cache came along with the provided framework either.
-    expectStartCachesOwn(box.home)
+    expectStartCachesOwn(box.home, started)
   })
 })
 

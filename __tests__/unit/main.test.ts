@@ -96,8 +96,6 @@ describe('command: deploy', () => {
     expect(pack?.env).toMatchObject({
       SPD_PIP_PYTHON_VERSION: '3.11',
       SPD_PIP_LABEL: 'manylinux2014_x86_64',
-      // pip compiles nothing: the artifact step compiles every module once, for the runtime's Python.
-      SPD_PIP_NO_COMPILE: '1',
       AWS_ACCESS_KEY_ID: 'AKIATEST'
     })
     expect(pack?.env.PATH.split(':').slice(0, 2)).toEqual([
@@ -108,33 +106,6 @@ describe('command: deploy', () => {
       expect(Object.keys(process.env).filter(key => /^(INPUT_|ACTIONS_)|GITHUB_TOKEN/.test(key))).toEqual([])
     const npm = recorded.processes.find(p => p.tool === 'npm')
     expect(Object.keys(npm?.env ?? {}).filter(key => key.startsWith('AWS_'))).toEqual([])
-  })
-
-  it("gives serverless start caches in a folder of the run's own, and removes it when the run ends", async () => {
-    const { run, recorded } = setup({ command: 'deploy', 'smoke-test-path': '' })
-    const folders = async () => {
-      recorded.processes.length = 0
-      await run()
-      const starts = recorded.processes
-        .filter(p => p.env.SLS_SCHEMA_CACHE_BASE_DIR)
-        .map(p => ({
-          schema: p.env.SLS_SCHEMA_CACHE_BASE_DIR,
-          compile: p.env.NODE_COMPILE_CACHE
-        }))
-      // Every serverless start of the run shares them (package and deploy here).
-      expect(starts.length).toBeGreaterThanOrEqual(2)
-      expect(new Set(starts.map(s => JSON.stringify(s))).size).toBe(1)
-      const folder = path.dirname(starts[0].schema)
-      expect(starts[0]).toEqual({
-        schema: expect.stringMatching(/\/serverless-python-deploy\/starts-[^/]{6}\/serverless-schema$/),
-        compile: path.join(folder, 'node-compile-cache')
-      })
-      // Nothing of them is left for a later step, where anything run in between could change them.
-      expect(existsSync(folder)).toBe(false)
-      return folder
-    }
-    const first = await folders()
-    expect(await folders()).not.toBe(first)
   })
 
   it('stops at the package step when serverless package fails, and deploys nothing', async () => {

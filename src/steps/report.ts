@@ -2,7 +2,7 @@ import { STATE as CACHE_STATE } from '../cache.js'
 import { marker, noPlanBody, planBody, previewBody, pullRequestOf, upsertComment } from '../comment.js'
 import { known, stackAccess, tell, type RunContext } from '../context.js'
 import { exportCredentials } from '../credentials.js'
-import { discardStartCaches, failed, serverless } from '../serverless.js'
+import { failed, serverless } from '../serverless.js'
 import { describeStack } from '../stack.js'
 import { missingStack } from './stack-state.js'
 
@@ -68,9 +68,8 @@ export async function commentOnPullRequest(ctx: RunContext): Promise<void> {
   )
 }
 
-/** What runs whether the command passed or failed: the start caches removed, the cache plan, the comment, exported credentials. */
+/** What runs whether the command passed or failed: the cache plan, the comment, exported credentials. */
 export async function afterwards(ctx: RunContext): Promise<void> {
-  discardStartCaches(ctx)
   // Only a run that succeeded hands its caches to the post step: a failed step may have left one
   // half-written (and continue-on-error would still run the post step).
   if (!ctx.report.error) ctx.edges.runner.saveState(CACHE_STATE, JSON.stringify({ save: ctx.caches.plan }))
