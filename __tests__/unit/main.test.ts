@@ -96,6 +96,8 @@ describe('command: deploy', () => {
     expect(pack?.env).toMatchObject({
       SPD_PIP_PYTHON_VERSION: '3.11',
       SPD_PIP_LABEL: 'manylinux2014_x86_64',
+      // pip compiles nothing: the artifact step compiles every module once, for the runtime's Python.
+      SPD_PIP_NO_COMPILE: '1',
       AWS_ACCESS_KEY_ID: 'AKIATEST'
     })
     expect(pack?.env.PATH.split(':').slice(0, 2)).toEqual([
