@@ -98,6 +98,8 @@ describe('command: deploy', () => {
       SPD_PIP_LABEL: 'manylinux2014_x86_64',
       // pip compiles nothing: the artifact step compiles every module once, for the runtime's Python.
       SPD_PIP_NO_COMPILE: '1',
+      // The plugin's layer link is awaited (preload/layer-link.cjs).
+      NODE_OPTIONS: expect.stringContaining('layer-link.cjs'),
       AWS_ACCESS_KEY_ID: 'AKIATEST'
     })
     expect(pack?.env.PATH.split(':').slice(0, 2)).toEqual([

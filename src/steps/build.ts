@@ -130,6 +130,7 @@ export async function packageService(ctx: RunContext): Promise<void> {
   if (pins?.tool && ctx.python?.shims) toolShim(ctx.python.shims, pins.tool)
   if (pins) ctx.edges.runner.info(`Python dependencies: ${pins.how}`)
   const preloads = [
+    ...(build.pythonRequirements ? ['layer-link.cjs'] : []),
     ...(bytecodeFits(ctx) ? ['store-zips.cjs'] : []),
     ...(pins?.file ? ['python-pins.cjs'] : [])
   ]
